@@ -1,0 +1,5 @@
+import sys
+
+from lockstep.core.cli import main
+
+sys.exit(main())
