@@ -317,7 +317,7 @@ class Core:
                 rec.diagnose(
                     "DUPLICATE",
                     event.payload.get("order_id"),
-                    f"idempotency_key {key!r} was already applied",
+                    "idempotency_key was already applied",
                 )
                 return
             self.seen_keys.add(key)
