@@ -6,9 +6,9 @@ import copy
 from typing import Any
 
 import pytest
-from testkit import SETUP
 
 from lockstep.core import Core, NativeBackendUnavailable, SetupError, build_core, resolve_backend
+from testkit import SETUP
 
 
 def test_python_is_the_default_backend(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -18,9 +18,13 @@ def test_python_is_the_default_backend(monkeypatch: pytest.MonkeyPatch) -> None:
     assert core.backend == "python"
 
 
-def test_asking_for_rust_without_the_native_module_is_an_error(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_asking_for_rust_without_the_native_module_is_an_error(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     monkeypatch.setitem(__import__("sys").modules, "lockstep_native", None)  # import fails
-    with pytest.raises(NativeBackendUnavailable, match=r"lockstep_native cannot be imported.*maturin"):
+    with pytest.raises(
+        NativeBackendUnavailable, match=r"lockstep_native cannot be imported.*maturin"
+    ):
         build_core(SETUP, backend="rust")
 
 
@@ -50,7 +54,12 @@ def _broken(path: list[Any], value: Any) -> dict[str, Any]:
 @pytest.mark.parametrize(
     ("path", "value", "where", "reason"),
     [
-        (["instruments", 0, "price_precision"], 5, "$.instruments[0]", "notionals would not be exact"),
+        (
+            ["instruments", 0, "price_precision"],
+            5,
+            "$.instruments[0]",
+            "notionals would not be exact",
+        ),
         (["instruments", 1, "venue"], "NOPE", "$.instruments[1].venue", "not declared"),
         (["venues", 1, "name"], "SIM", "$.venues[1].name", "declared twice"),
         (["venues", 0, "fee_ppm"], 1.5, "$.venues[0].fee_ppm", "float"),

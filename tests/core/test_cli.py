@@ -7,9 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from testkit import SETUP, T0, bar
-
 from lockstep.core.canonical import canonical_json
+from testkit import SETUP, T0, bar
 
 
 def _cli(*args: str) -> subprocess.CompletedProcess[str]:

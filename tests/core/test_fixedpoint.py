@@ -34,7 +34,9 @@ def test_from_fixed_matches_decimal_scaling(value: int, precision: int) -> None:
         ("1.5", 19, "precision 19"),
     ],
 )
-def test_inexact_or_out_of_range_decimals_are_refused(text: str, precision: int, reason: str) -> None:
+def test_inexact_or_out_of_range_decimals_are_refused(
+    text: str, precision: int, reason: str
+) -> None:
     with pytest.raises(FixedPointError, match=reason):
         to_fixed(text, precision)
 
@@ -43,7 +45,10 @@ def test_trailing_zeros_beyond_the_precision_are_exact() -> None:
     assert to_fixed("101.2500", 2) == 10125
 
 
-@given(st.integers(-(2**100), 2**100), st.integers(1, 2**64).flatmap(lambda d: st.sampled_from([d, -d])))
+@given(
+    st.integers(-(2**100), 2**100),
+    st.integers(1, 2**64).flatmap(lambda d: st.sampled_from([d, -d])),
+)
 def test_trunc_div_rounds_toward_zero(numerator: int, denominator: int) -> None:
     quotient = fp.trunc_div(numerator, denominator)
     assert abs(quotient * denominator) <= abs(numerator)

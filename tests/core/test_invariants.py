@@ -6,10 +6,10 @@ import copy
 from typing import Any
 
 import pytest
-from testkit import SETUP, T0, bar, batch, place
 
 from lockstep.core import CoreFailed, InvariantViolation, build_core
 from lockstep.core.portfolio import FillEffects, Portfolio
+from testkit import SETUP, T0, bar, batch, place
 
 
 def _leaky_commit(self: Portfolio, effects: FillEffects) -> None:

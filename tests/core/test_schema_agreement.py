@@ -12,15 +12,33 @@ from typing import Any
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from testkit import SETUP, streams
 
 from lockstep.contracts.schemas import iter_errors
 from lockstep.core import CoreSetup, InputError, SetupError
 from lockstep.core.intents import Rejected, parse_intent
 from lockstep.core.items import parse_input
+from testkit import SETUP, streams
 
 ODD_VALUES = st.sampled_from(
-    [None, 0, -1, 1, 2**63, 2**127, 1.0, 1.5, "", "x", "USD", "bad id!", True, [], {}, "bar", "event"]
+    [
+        None,
+        0,
+        -1,
+        1,
+        2**63,
+        2**127,
+        1.0,
+        1.5,
+        "",
+        "x",
+        "USD",
+        "bad id!",
+        True,
+        [],
+        {},
+        "bar",
+        "event",
+    ]
 )
 
 
@@ -38,13 +56,17 @@ def mutate(value: Any, data: st.DataObject) -> Any:
     value = copy.deepcopy(value)
     node = value
     while True:
-        children = [k for k, v in node.items() if isinstance(v, dict)] if isinstance(node, dict) else []
+        children = (
+            [k for k, v in node.items() if isinstance(v, dict)] if isinstance(node, dict) else []
+        )
         if not children or data.draw(st.booleans()):
             break
         node = node[data.draw(st.sampled_from(sorted(children)))]
     action = data.draw(st.sampled_from(["set", "drop", "add"]))
     if action == "add" or not node:
-        node[data.draw(st.sampled_from(["extra", "qty", "price", "seq_id"]))] = data.draw(ODD_VALUES)
+        node[data.draw(st.sampled_from(["extra", "qty", "price", "seq_id"]))] = data.draw(
+            ODD_VALUES
+        )
     elif action == "drop":
         del node[data.draw(st.sampled_from(sorted(node)))]
     else:
@@ -54,7 +76,9 @@ def mutate(value: Any, data: st.DataObject) -> Any:
 
 @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(streams(max_items=6), st.data())
-def test_input_items_agree_with_the_input_item_schema(items: list[Any], data: st.DataObject) -> None:
+def test_input_items_agree_with_the_input_item_schema(
+    items: list[Any], data: st.DataObject
+) -> None:
     item = data.draw(st.sampled_from(items))
     if data.draw(st.booleans()):
         item = mutate(item, data)
