@@ -120,3 +120,29 @@ def test_time_cannot_go_backwards_for_market_data() -> None:
     core.step(bar(T0 + 10, 100, 101, 99, 100))
     with pytest.raises(InputError, match="before the core clock"):
         core.step(bar(T0, 100, 101, 99, 100))
+
+
+def test_a_corrupt_checkpoint_is_refused_and_changes_nothing() -> None:
+    core = build_core(SETUP)
+    core.step(bar(T0, 100, 101, 99, 100))
+    checkpoint = copy.deepcopy(core.snapshot())
+    fresh = build_core(SETUP)
+    before = fresh.snapshot()
+    broken = copy.deepcopy(checkpoint)
+    broken["business"]["cash"]["USD"] = 1.5
+    with pytest.raises(InputError, match=r"\$\.business\.cash"):
+        fresh.restore(broken)
+    other_setup = copy.deepcopy(checkpoint)
+    del other_setup["business"]["positions"]["BBB"]
+    with pytest.raises(InputError, match="different setup"):
+        fresh.restore(other_setup)
+    assert fresh.snapshot() == before
+
+
+def test_event_groups_refuse_preassigned_seq_ids() -> None:
+    core = build_core(SETUP)
+    first, second = bar(T0, 100, 101, 99, 100), bar(T0, 100, 101, 99, 100, instrument="BBB")
+    second["seq_id"] = 7
+    with pytest.raises(InputError, match="sequenced by the core"):
+        core.step({"kind": "event_group", "events": [first, second]})
+    assert core.snapshot()["engine"]["last_seq_id"] == 0

@@ -13,6 +13,8 @@ from collections import deque
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from lockstep.contracts.schemas import ContractViolation
+from lockstep.contracts.schemas import validate as validate_contract
 from lockstep.core import fixedpoint as fp
 from lockstep.core.canonical import GENESIS_HASH, canonical_json_unchecked, sha256_hex
 from lockstep.core.coresetup import CoreSetup
@@ -159,8 +161,25 @@ class Core:
         return sha256_hex(canonical_json_unchecked(self._business()))
 
     def restore(self, snapshot: Mapping[str, Any]) -> None:
-        """Load a checkpoint taken by :meth:`snapshot` (from a core with the same setup)."""
+        """Load a checkpoint taken by :meth:`snapshot` (from a core with the same setup).
+
+        A checkpoint that is not a valid state, or that names instruments,
+        currencies or timers this setup does not have, is refused whole and the
+        core is left as it was: resuming from a corrupt checkpoint would
+        silently fork the timeline.
+        """
+        try:
+            validate_contract("state", snapshot)
+        except ContractViolation as err:
+            raise InputError(err.path, f"checkpoint is not a valid state: {err.reason}") from None
         business, engine = snapshot["business"], snapshot["engine"]
+        for path, names, known in (
+            ("$.business.positions", business["positions"], self.setup.instruments),
+            ("$.business.cash", business["cash"], self.setup.currencies),
+            ("$.engine.timers", engine["timers"], self._intervals),
+        ):
+            if set(names) != set(known):
+                raise InputError(path, "checkpoint was taken with a different setup")
         self.orders = {oid: Order.from_dict(dict(o)) for oid, o in business["orders"].items()}
         self.portfolio.positions = dict(business["positions"])
         self.portfolio.cost_basis = dict(business["cost_basis"])
@@ -192,6 +211,12 @@ class Core:
         if self._failed is not None:
             raise CoreFailed(f"the core stopped after an invariant violation: {self._failed}")
         if len(items) > 1:
+            for n, item in enumerate(items):
+                if item.seq_id is not None:
+                    raise InputError(
+                        f"$.events[{n}].seq_id",
+                        "events in a group are sequenced by the core; use null",
+                    )
             items = list(self.sequencer.order([i for i in items if isinstance(i, Event)]))
         self._precheck(items)
         records: list[TraceRecord] = []
