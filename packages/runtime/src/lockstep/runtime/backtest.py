@@ -1,0 +1,440 @@
+"""The backtest loop: feed the core, wake the strategy, submit its intents, record it all.
+
+For every item of the merged feed (one timestamp: an envelope or an event
+group) the loop
+
+1. commits it with ``core.step(item)`` and applies the records to the ledger;
+2. wakes the strategy for each record it subscribed to (market events of its
+   instruments, timers, control events) and for fills and state changes of its
+   own orders, in record order, after the whole step was committed;
+3. sends everything the strategy recorded as **one** intent batch with
+   ``ts`` = the core clock and ``batch_id`` = ``<strategy_id>-b<n>``, then
+   repeats 2-3 for the records that batch produced until the strategy is quiet;
+4. samples equity and, at a step boundary, lets the store commit.
+
+Everything the core commits goes to the store; only the items this loop fed
+the core are stored as inputs, because replay regenerates the rest.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import traceback
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from lockstep.adapters import Dataset, Feed, instruments_from_setup, load_dataset, merge_feeds
+from lockstep.adapters.data import data_digest
+from lockstep.core import CoreSetup, build_core, canonical_json, resolve_backend
+from lockstep.runtime.context import Context
+from lockstep.runtime.errors import StrategyError
+from lockstep.runtime.ledger import Ledger
+from lockstep.runtime.metrics import EquityCurve, EquityPoint, Metrics, compute_metrics
+from lockstep.runtime.params import to_json
+from lockstep.runtime.store import RunStore
+from lockstep.runtime.strategy import Strategy
+from lockstep.runtime.trades import Trade, TradeBook
+from lockstep.runtime.views import Event, Fill, OrderUpdate
+
+DataSource = Dataset | str | Path | Sequence[Feed]
+DISTRIBUTIONS = ("lockstep-contracts", "lockstep-core", "lockstep-adapters", "lockstep-runtime")
+MAX_REACTION_ROUNDS = 100
+"""Intent batches a strategy may send in reaction to its own reports within one time step."""
+DEFAULT_CHECKPOINT_EVERY = 10_000
+
+
+@dataclass(frozen=True, slots=True)
+class BacktestResult:
+    strategy_id: str
+    strategy: str
+    params: Mapping[str, object]
+    backend: str
+    data: str
+    data_digest: str
+    inputs: int
+    records: int
+    bars: int
+    intent_batches: int
+    intents: int
+    rejected_intents: int
+    final_state_hash: str
+    last_hash: str
+    metrics: Metrics
+    trades: tuple[Trade, ...]
+    equity: tuple[EquityPoint, ...]
+    skipped: tuple[dict[str, object], ...]
+    elapsed_seconds: float
+    store_path: Path | None = None
+    setup: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def bars_per_second(self) -> float:
+        return self.bars / self.elapsed_seconds if self.elapsed_seconds > 0 else 0.0
+
+    def results(self) -> dict[str, object]:
+        """What the run store keeps under ``results`` (JSON; floats only in metrics)."""
+        return {
+            "final_state_hash": self.final_state_hash,
+            "last_hash": self.last_hash,
+            "counts": {
+                "inputs": self.inputs,
+                "records": self.records,
+                "bars": self.bars,
+                "intent_batches": self.intent_batches,
+                "intents": self.intents,
+                "rejected_intents": self.rejected_intents,
+            },
+            "metrics": self.metrics.to_dict(),
+            "trades": [t.to_dict() for t in self.trades],
+            "equity": [[p.time, p.equity, p.exposed] for p in self.equity],
+            "skipped": list(self.skipped),
+            "timing": {
+                "elapsed_seconds": self.elapsed_seconds,
+                "bars_per_second": self.bars_per_second,
+            },
+        }
+
+
+def run_backtest(
+    strategy: Strategy,
+    data: DataSource,
+    setup: Mapping[str, Any],
+    *,
+    engine: str | None = None,
+    store: RunStore | str | Path | None = None,
+    checkpoint_every: int = DEFAULT_CHECKPOINT_EVERY,
+    overwrite: bool = False,
+    skip_policy: str = "fail",
+) -> BacktestResult:
+    """Run ``strategy`` over ``data`` on a fresh core built from ``setup``.
+
+    ``data`` is a :class:`Dataset`, a bundled data set name or directory, or a
+    sequence of feeds (merged in that order). ``engine`` picks the backend
+    (default ``$LOCKSTEP_ENGINE`` or ``python``); an unavailable one raises
+    :class:`~lockstep.core.NativeBackendUnavailable` before anything is
+    written. ``store`` is a path for a new run database or an open
+    :class:`RunStore`; ``None`` keeps nothing but the returned result.
+    ``skip_policy`` applies to feeds the runtime opens for a data set (``"skip"``
+    drops malformed rows, counted in ``result.skipped`` and the store).
+    """
+    feeds, data_name = _feeds(data, skip_policy)
+    normalized = json.loads(json.dumps(CoreSetup.from_dict(setup).raw))
+    core = build_core(normalized, backend=engine)
+    backend = str(getattr(core, "backend", resolve_backend(engine)))
+    digest = data_digest(feeds)
+    run_store = _open_store(store, overwrite)
+    run = _Run(strategy, core, normalized, run_store, checkpoint_every)
+    meta = {
+        "strategy": f"{type(strategy).__module__}:{type(strategy).__qualname__}",
+        "strategy_id": strategy.strategy_id,
+        "params": to_json(strategy.param_values),
+        "engine": backend,
+        "versions": _versions(),
+        "data": {"name": data_name, "feeds": [f.name for f in feeds]},
+        "data_digest": digest,
+        "setup": normalized,
+        "started": _now(),
+        "finished": None,
+        "error": None,
+        "store_schema": 1,
+    }
+    started = time.perf_counter()
+    try:
+        if run_store is not None:
+            run_store.start(meta)
+        run.start()
+        for item in merge_feeds(feeds):
+            run.feed(item)
+        run.stop()
+        elapsed = time.perf_counter() - started
+        curve = run.curve
+        result = BacktestResult(
+            strategy_id=strategy.strategy_id,
+            strategy=str(meta["strategy"]),
+            params=dict(strategy.param_values),
+            backend=backend,
+            data=data_name,
+            data_digest=digest,
+            inputs=run.inputs,
+            records=run.records,
+            bars=run.bars,
+            intent_batches=run.batches,
+            intents=run.intent_count,
+            rejected_intents=run.rejected,
+            final_state_hash=core.state_hash(),
+            last_hash=run.ledger.last_hash,
+            metrics=compute_metrics(curve, run.book.trades),
+            trades=tuple(run.book.trades),
+            equity=tuple(curve.points),
+            skipped=tuple(f.skip_report.to_dict() for f in feeds),
+            elapsed_seconds=elapsed,
+            store_path=run_store.path if run_store is not None else None,
+            setup=normalized,
+        )
+        if run_store is not None:
+            run.final_checkpoint()
+            run_store.finish(result.results(), {"finished": _now()})
+    except BaseException as err:
+        if run_store is not None:
+            run_store.fail(f"{type(err).__name__}: {err}", {"finished": _now()})
+            run_store.close()
+        raise
+    if run_store is not None:
+        run_store.close()
+    return result
+
+
+class _Run:
+    """The state of one backtest between steps."""
+
+    def __init__(
+        self,
+        strategy: Strategy,
+        core: Any,
+        setup: Mapping[str, Any],
+        store: RunStore | None,
+        checkpoint_every: int,
+    ) -> None:
+        self.strategy = strategy
+        self.core = core
+        self.store = store
+        self.checkpoint_every = checkpoint_every
+        self.sid = strategy.strategy_id
+        self.subs = type(strategy).subscriptions
+        instruments = instruments_from_setup(setup)
+        for inst in self.subs.instruments or ():
+            if inst not in instruments:
+                raise StrategyError(
+                    f"strategy {self.sid} subscribes to {inst!r}, which the setup does not have"
+                )
+        self.ledger = Ledger(setup, history=max(1, strategy.history))
+        self.ctx = Context(self.sid, self.ledger, instruments, core.snapshot)
+        self.curve = EquityCurve(self.ledger)
+        self.book = TradeBook()
+        cls = type(strategy)
+        self.wants_fill = cls.on_fill is not Strategy.on_fill
+        self.wants_order = cls.on_order is not Strategy.on_order
+        self.inputs = self.records = self.bars = 0
+        self.batches = self.intent_count = self.rejected = 0
+        self._since_checkpoint = 0
+        self._last_checkpoint = 0
+
+    # -- the loop -------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        self.ctx._begin_wake()
+        self._call("on_start", None)
+        self._submit_and_react()
+        self._step_done()
+
+    def feed(self, item: Mapping[str, Any]) -> None:
+        records = self._commit(item)
+        self.bars += len(item["events"]) if item["kind"] == "event_group" else 1
+        self._react(self._wakes(records))
+        self.curve.sample(self.ledger.clock)
+        self._step_done()
+
+    def stop(self) -> None:
+        self.ctx._begin_wake()
+        self.ctx._accepting = False
+        self._call("on_stop", None)
+
+    def final_checkpoint(self) -> None:
+        if self.store is not None and self.ledger.last_seq_id != self._last_checkpoint:
+            self._checkpoint()
+
+    # -- steps ----------------------------------------------------------------------------------
+
+    def _commit(self, item: Mapping[str, Any]) -> list[dict[str, Any]]:
+        records: list[dict[str, Any]] = self.core.step(item)
+        self.inputs += 1
+        if self.store is not None:
+            # Items are the runtime's own (feeds give ints; batches were float-checked).
+            self.store.add_input(item, checked=False)
+            self.store.add_records(records)
+        for record in records:
+            self.ledger.apply(record)
+            for fill in record["fills"]:
+                self.book.on_fill(fill, self.ledger.clock)
+        self.records += len(records)
+        self._since_checkpoint += len(records)
+        return records
+
+    def _react(self, wakes: list[tuple[str, object]]) -> None:
+        rounds = 0
+        while wakes:
+            self.ctx._begin_wake()
+            for callback, view in wakes:
+                self._call(callback, view)
+            rounds += 1
+            if rounds > MAX_REACTION_ROUNDS:
+                raise StrategyError(
+                    f"strategy {self.sid} sent more than {MAX_REACTION_ROUNDS} intent batches in "
+                    "one time step, each in reaction to the last; it is probably looping"
+                )
+            wakes = self._submit_and_react()
+
+    def _submit_and_react(self) -> list[tuple[str, object]]:
+        intents = self.ctx._drain()
+        if not intents:
+            return []
+        self.batches += 1
+        batch = {
+            "kind": "intent_batch",
+            "seq_id": None,
+            "batch_id": f"{self.sid}-b{self.batches}",
+            "strategy_id": self.sid,
+            "ts": self.ledger.clock,
+            "intents": intents,
+        }
+        try:
+            canonical_json(batch)
+        except TypeError:
+            raise StrategyError(
+                f"strategy {self.sid} produced an intent with a float; the core takes integers "
+                "(fixed-point units) only: use ctx.buy/ctx.sell with ints or decimal strings"
+            ) from None
+        self.intent_count += len(intents)
+        records = self._commit(batch)
+        return self._wakes(records)
+
+    def _step_done(self) -> None:
+        if self.store is None:
+            return
+        if self._since_checkpoint >= self.checkpoint_every:
+            self._checkpoint()
+        self.store.step_done()
+
+    def _checkpoint(self) -> None:
+        assert self.store is not None
+        self.store.add_checkpoint(
+            self.ledger.last_seq_id, self.core.snapshot(), self.core.state_hash()
+        )
+        self._since_checkpoint = 0
+        self._last_checkpoint = self.ledger.last_seq_id
+
+    # -- waking the strategy --------------------------------------------------------------------
+
+    def _wakes(self, records: Iterable[Mapping[str, Any]]) -> list[tuple[str, object]]:
+        out: list[tuple[str, object]] = []
+        for rec in records:
+            item = rec["input"]
+            seq_id = rec["seq_id"]
+            if item["kind"] == "event":
+                when = item["event_time"]
+                if item["source"] != "broker_report":
+                    timer = item["payload"].get("timer_id") if item["source"] == "timer" else None
+                    if self.subs.wants(item["event_type"], item["instrument"], timer):
+                        out.append(("on_event", Event.from_input(seq_id, item)))
+            else:
+                when = item["ts"]
+                if item["strategy_id"] == self.sid:
+                    for outcome in rec["intent_outcomes"]:
+                        if outcome["outcome"] == "rejected":
+                            self.rejected += 1
+                            if self.wants_order:
+                                out.append(("on_order", _rejection(seq_id, when, outcome)))
+            if self.wants_fill:
+                for f in rec["fills"]:
+                    if self.ctx._is_own(f["order_id"]):
+                        out.append(("on_fill", _fill(seq_id, when, f)))
+            if self.wants_order:
+                for t in rec["transitions"]:
+                    if self.ctx._is_own(t["order_id"]):
+                        update = OrderUpdate(
+                            seq_id, when, t["order_id"], t["to"], t["from"], t["trigger"]
+                        )
+                        out.append(("on_order", update))
+        return out
+
+    def _call(self, callback: str, view: object) -> None:
+        method = getattr(self.strategy, callback)
+        try:
+            returned = method(self.ctx) if view is None else method(self.ctx, view)
+        except StrategyError:
+            raise
+        except Exception as err:
+            raise StrategyError(
+                f"strategy {self.sid} raised {type(err).__name__} in {callback}: {err}{_where(err)}"
+            ) from err
+        if returned is None:
+            return
+        if callback == "on_stop":
+            raise StrategyError(f"strategy {self.sid}: on_stop must not return intents")
+        if isinstance(returned, dict) or not isinstance(returned, Iterable):
+            raise StrategyError(
+                f"strategy {self.sid}: {callback} must return a list of intent dicts or None, "
+                f"got {type(returned).__name__}"
+            )
+        for intent in returned:
+            if not isinstance(intent, dict):
+                raise StrategyError(
+                    f"strategy {self.sid}: {callback} returned a {type(intent).__name__} "
+                    "where an intent dict was expected"
+                )
+            self.ctx._record(dict(intent))
+
+
+def _rejection(seq_id: int, when: int, outcome: Mapping[str, Any]) -> OrderUpdate:
+    return OrderUpdate(
+        seq_id, when, outcome["order_id"], "rejected", None, "intent", outcome["reason_code"]
+    )
+
+
+def _fill(seq_id: int, when: int, f: Mapping[str, Any]) -> Fill:
+    return Fill(
+        seq_id,
+        when,
+        f["order_id"],
+        f["fill_id"],
+        f["instrument"],
+        f["side"],
+        f["qty"],
+        f["price"],
+        f["notional"],
+        f["fee"],
+        f["currency"],
+    )
+
+
+def _where(err: BaseException) -> str:
+    """`` (at file:line)`` of the innermost frame of the traceback, if any."""
+    frames = traceback.extract_tb(err.__traceback__)
+    if not frames:
+        return ""
+    last = frames[-1]
+    return f" (at {last.filename}:{last.lineno})"
+
+
+def _feeds(data: DataSource, skip_policy: str) -> tuple[list[Feed], str]:
+    if isinstance(data, str | Path):
+        data = load_dataset(data)
+    if isinstance(data, Dataset):
+        return data.feeds(skip_policy=skip_policy), data.name
+    feeds = list(data)
+    return feeds, ", ".join(f.name for f in feeds)
+
+
+def _open_store(store: RunStore | str | Path | None, overwrite: bool) -> RunStore | None:
+    if store is None or isinstance(store, RunStore):
+        return store
+    return RunStore.create(store, overwrite=overwrite)
+
+
+def _versions() -> dict[str, str | None]:
+    out: dict[str, str | None] = {}
+    for name in DISTRIBUTIONS:
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            out[name] = None
+    return out
+
+
+def _now() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -1,0 +1,303 @@
+"""What a strategy sees and how it acts: read-only views plus intent-recording helpers.
+
+Views come from the runtime's :class:`~lockstep.runtime.ledger.Ledger` (cash,
+positions, marks, recent bars, clock) and, for open orders, from the core's
+snapshot taken lazily at most once per wake-up. ``buy``/``sell``/``cancel``/
+``replace`` only *record* intents; the runtime submits everything recorded in
+one time step as one intent batch, and the core validates it (ADR 0009).
+
+Numbers: ints are the core's fixed-point units (price units, size units, money
+units); strings and Decimals are decimal amounts, converted exactly with
+:func:`lockstep.core.to_fixed` or refused.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from types import MappingProxyType
+from typing import Any
+
+from lockstep.adapters import InstrumentSpec
+from lockstep.core import fixedpoint as fp
+from lockstep.core import from_fixed, to_fixed
+from lockstep.runtime.errors import StrategyError
+from lockstep.runtime.ledger import Ledger
+from lockstep.runtime.views import Bar, OrderView
+
+Number = int | str | Decimal
+_TERMINAL = frozenset({"filled", "cancelled", "rejected", "expired"})
+
+
+class Context:
+    """The strategy's window on the run. Created by the runtime; never construct it yourself."""
+
+    def __init__(
+        self,
+        strategy_id: str,
+        ledger: Ledger,
+        instruments: Mapping[str, InstrumentSpec],
+        snapshot: Callable[[], dict[str, Any]],
+    ) -> None:
+        self._strategy_id = strategy_id
+        self._ledger = ledger
+        self._instruments = MappingProxyType(dict(instruments))
+        self._take_snapshot = snapshot
+        self._snapshot: dict[str, Any] | None = None
+        self._pending: list[dict[str, Any]] = []
+        self._next_order = 1
+        self._own_orders: set[str] = set()
+        self._accepting = True
+        self._base: str = next(iter(ledger.currencies))
+
+    # -- run bookkeeping (runtime only) -----------------------------------------------------------
+
+    def _begin_wake(self) -> None:
+        self._snapshot = None
+
+    def _drain(self) -> list[dict[str, Any]]:
+        out, self._pending = self._pending, []
+        return out
+
+    def _record(self, intent: dict[str, Any]) -> None:
+        if not self._accepting:
+            raise StrategyError(
+                f"strategy {self._strategy_id} placed an intent after the run ended (in on_stop)"
+            )
+        if intent.get("type") == "place_order" and isinstance(intent.get("client_order_id"), str):
+            self._own_orders.add(intent["client_order_id"])
+        self._pending.append(intent)
+
+    def _is_own(self, order_id: str | None) -> bool:
+        return order_id in self._own_orders
+
+    # -- read-only views ------------------------------------------------------------------------
+
+    @property
+    def strategy_id(self) -> str:
+        return self._strategy_id
+
+    @property
+    def clock(self) -> int:
+        """The core clock in ns since the epoch (the latest committed event or batch time)."""
+        return self._ledger.clock
+
+    @property
+    def now(self) -> datetime:
+        """The clock as an aware UTC datetime (microsecond precision; for display and calendars)."""
+        return datetime(1970, 1, 1, tzinfo=UTC) + timedelta(microseconds=self._ledger.clock // 1000)
+
+    @property
+    def instruments(self) -> Mapping[str, InstrumentSpec]:
+        return self._instruments
+
+    def instrument(self, instrument: str) -> InstrumentSpec:
+        try:
+            return self._instruments[instrument]
+        except KeyError:
+            raise StrategyError(
+                f"unknown instrument {instrument!r}; the setup has {sorted(self._instruments)}"
+            ) from None
+
+    @property
+    def base_currency(self) -> str:
+        """The setup's first currency: the one ``cash()`` and ``equity()`` default to."""
+        return self._base
+
+    def cash(self, currency: str | None = None) -> int:
+        """Cash in money units."""
+        return self._ledger.cash.get(currency or self._base, 0)
+
+    @property
+    def positions(self) -> Mapping[str, int]:
+        """Signed positions in size units, every instrument of the setup."""
+        return MappingProxyType(self._ledger.positions)
+
+    def position(self, instrument: str) -> int:
+        return self._ledger.positions.get(instrument, 0)
+
+    def mark(self, instrument: str) -> int | None:
+        """Last price (bar close, trade, quote mid) in price units, or None before any data."""
+        return self._ledger.marks.get(instrument)
+
+    def equity(self, currency: str | None = None) -> int:
+        """Cash plus marked positions quoted in ``currency``, in money units."""
+        return self._ledger.equity(currency or self._base)
+
+    def bars(self, instrument: str, count: int | None = None) -> tuple[Bar, ...]:
+        """The last ``count`` bars (oldest first), at most the strategy's ``history``."""
+        history = self._ledger.bars.get(instrument)
+        if history is None:
+            self.instrument(instrument)
+            return ()
+        if count is None or count >= len(history):
+            return tuple(history)
+        if count <= 0:
+            return ()
+        return tuple(history[i] for i in range(-count, 0))
+
+    def closes(self, instrument: str, count: int | None = None) -> tuple[int, ...]:
+        return tuple(b.close for b in self.bars(instrument, count))
+
+    def last_bar(self, instrument: str) -> Bar | None:
+        history = self._ledger.bars.get(instrument)
+        return history[-1] if history else None
+
+    def snapshot(self) -> Mapping[str, Any]:
+        """The core's full state (schema ``state``), taken once per wake-up."""
+        if self._snapshot is None:
+            self._snapshot = self._take_snapshot()
+        return self._snapshot
+
+    def open_orders(self, instrument: str | None = None) -> tuple[OrderView, ...]:
+        """This strategy's orders that are not in a terminal state, in creation order."""
+        orders = self.snapshot()["business"]["orders"]
+        views = [
+            OrderView.from_state(o)
+            for o in sorted(orders.values(), key=lambda o: o["created_seq"])
+            if o["status"] not in _TERMINAL
+            and o["order_id"] in self._own_orders
+            and (instrument is None or o["instrument"] == instrument)
+        ]
+        return tuple(views)
+
+    def order(self, order_id: str) -> OrderView | None:
+        order = self.snapshot()["business"]["orders"].get(order_id)
+        return OrderView.from_state(order) if order else None
+
+    # -- conversions ----------------------------------------------------------------------------
+
+    def price(self, instrument: str, value: Number) -> int:
+        """A price in price units (ints pass through)."""
+        return _fixed(value, self.instrument(instrument).price_precision)
+
+    def qty(self, instrument: str, value: Number) -> int:
+        """A quantity in size units (ints pass through)."""
+        return _fixed(value, self.instrument(instrument).size_precision)
+
+    def price_decimal(self, instrument: str, value: int) -> Decimal:
+        return self.instrument(instrument).price_decimal(value)
+
+    def qty_decimal(self, instrument: str, value: int) -> Decimal:
+        return self.instrument(instrument).size_decimal(value)
+
+    def money_decimal(self, value: int, currency: str | None = None) -> Decimal:
+        return Decimal(from_fixed(value, self._ledger.currencies[currency or self._base]))
+
+    def qty_for_value(self, instrument: str, money: int, price: Number | None = None) -> int:
+        """The largest lot-rounded quantity whose notional at ``price`` (default: the mark) fits ``money``."""
+        spec = self.instrument(instrument)
+        at = self.price(instrument, price) if price is not None else self.mark(instrument)
+        if at is None or money <= 0:
+            return 0
+        per_lot = fp.notional(at, spec.lot_size, self._ledger.shift[instrument])
+        return (money // per_lot) * spec.lot_size if per_lot > 0 else 0
+
+    # -- intents --------------------------------------------------------------------------------
+
+    def buy(
+        self,
+        instrument: str,
+        qty: Number,
+        *,
+        limit: Number | None = None,
+        stop: Number | None = None,
+        tif: str = "GTC",
+        order_id: str | None = None,
+    ) -> str:
+        """Record a buy: market, or limit/stop/stop-limit when ``limit``/``stop`` are given.
+
+        Returns the client order id (``<strategy_id>-<n>`` unless given).
+        """
+        return self._place("buy", instrument, qty, limit, stop, tif, order_id)
+
+    def sell(
+        self,
+        instrument: str,
+        qty: Number,
+        *,
+        limit: Number | None = None,
+        stop: Number | None = None,
+        tif: str = "GTC",
+        order_id: str | None = None,
+    ) -> str:
+        """Record a sell; see :meth:`buy`."""
+        return self._place("sell", instrument, qty, limit, stop, tif, order_id)
+
+    def cancel(self, order_id: str) -> None:
+        """Record a cancel of one of this strategy's orders."""
+        self._record({"type": "cancel_order", "client_order_id": order_id})
+
+    def replace(
+        self,
+        order_id: str,
+        qty: Number,
+        *,
+        limit: Number | None = None,
+        stop: Number | None = None,
+    ) -> None:
+        """Record a replace (new total quantity and prices) of one of this strategy's orders."""
+        order = self.order(order_id)
+        inst = order.instrument if order else None
+        self._record(
+            {
+                "type": "replace_order",
+                "client_order_id": order_id,
+                "qty": self.qty(inst, qty) if inst else _fixed(qty, 0),
+                "price": None if limit is None or inst is None else self.price(inst, limit),
+                "stop_price": None if stop is None or inst is None else self.price(inst, stop),
+            }
+        )
+
+    def submit(self, intent: Mapping[str, Any]) -> None:
+        """Record a raw intent dict (any type the core knows), as given."""
+        self._record(dict(intent))
+
+    def _place(
+        self,
+        side: str,
+        instrument: str,
+        qty: Number,
+        limit: Number | None,
+        stop: Number | None,
+        tif: str,
+        order_id: str | None,
+    ) -> str:
+        spec = self.instrument(instrument)
+        if limit is not None and stop is not None:
+            order_type = "stop_limit"
+        elif limit is not None:
+            order_type = "limit"
+        elif stop is not None:
+            order_type = "stop"
+        else:
+            order_type = "market"
+        if order_id is None:
+            order_id = f"{self._strategy_id}-{self._next_order}"
+            self._next_order += 1
+        self._record(
+            {
+                "type": "place_order",
+                "client_order_id": order_id,
+                "venue": spec.venue,
+                "instrument": instrument,
+                "side": side,
+                "order_type": order_type,
+                "time_in_force": tif,
+                "qty": self.qty(instrument, qty),
+                "price": None if limit is None else self.price(instrument, limit),
+                "stop_price": None if stop is None else self.price(instrument, stop),
+            }
+        )
+        return order_id
+
+
+def _fixed(value: Number, precision: int) -> int:
+    if isinstance(value, bool | float):
+        raise StrategyError(
+            f"{value!r}: pass ints (fixed-point units) or decimal strings/Decimals, not floats"
+        )
+    if isinstance(value, int):
+        return value
+    return to_fixed(str(value), precision, lo=fp.QTY_MIN, hi=fp.QTY_MAX)

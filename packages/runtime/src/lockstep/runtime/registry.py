@@ -1,0 +1,94 @@
+"""Finding strategy classes: built-in names, ``module:Class`` references, or ``.py`` files.
+
+Loading a file imports it as a fresh module under a private name; the file must
+define exactly one :class:`Strategy` subclass (or name it: ``file.py:ClassName``).
+Any failure (missing file, syntax error, import error, no strategy) is a
+:class:`StrategyError` naming the file and the reason.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import inspect
+import sys
+from pathlib import Path
+from types import ModuleType
+
+from lockstep.runtime.errors import StrategyError
+from lockstep.runtime.strategy import Strategy
+
+BUILTIN: dict[str, str] = {
+    "sma_cross": "lockstep.runtime.builtin.sma_cross:SmaCross",
+}
+"""Built-in strategy names and where they live."""
+
+
+def builtin_strategies() -> dict[str, str]:
+    return dict(sorted(BUILTIN.items()))
+
+
+def load_strategy_class(spec: str) -> type[Strategy]:
+    """A strategy class from a built-in name, ``module:Class``, ``file.py`` or ``file.py:Class``."""
+    path_text, _, class_name = spec.partition(":") if spec.count(":") == 1 else (spec, "", "")
+    if path_text.endswith(".py") or Path(path_text).suffix == ".py":
+        return _from_module(_import_file(Path(path_text)), class_name or None, path_text)
+    if spec in BUILTIN:
+        module_name, _, class_name = BUILTIN[spec].partition(":")
+        return _from_module(importlib.import_module(module_name), class_name, spec)
+    if class_name:
+        try:
+            module = importlib.import_module(path_text)
+        except Exception as err:
+            raise StrategyError(
+                f"cannot import {path_text!r}: {type(err).__name__}: {err}"
+            ) from None
+        return _from_module(module, class_name, spec)
+    known = ", ".join(BUILTIN) or "none"
+    raise StrategyError(
+        f"unknown strategy {spec!r}: give a .py file, module:Class, or a built-in name ({known})"
+    )
+
+
+def _import_file(path: Path) -> ModuleType:
+    if not path.is_file():
+        raise StrategyError(f"{path}: no such strategy file")
+    name = f"lockstep_user_strategy_{abs(hash(str(path.resolve())))}"
+    module_spec = importlib.util.spec_from_file_location(name, path)
+    if module_spec is None or module_spec.loader is None:
+        raise StrategyError(f"{path}: cannot be imported as a Python module")
+    module = importlib.util.module_from_spec(module_spec)
+    sys.modules[name] = module
+    try:
+        module_spec.loader.exec_module(module)
+    except SyntaxError as err:
+        del sys.modules[name]
+        raise StrategyError(f"{path}:{err.lineno}: syntax error: {err.msg}") from None
+    except Exception as err:
+        del sys.modules[name]
+        raise StrategyError(f"{path}: cannot load: {type(err).__name__}: {err}") from None
+    return module
+
+
+def _from_module(module: ModuleType, class_name: str | None, origin: str) -> type[Strategy]:
+    if class_name:
+        found = getattr(module, class_name, None)
+        if not (inspect.isclass(found) and issubclass(found, Strategy)):
+            raise StrategyError(f"{origin}: {class_name!r} is not a Strategy subclass")
+        return found
+    candidates = [
+        obj
+        for obj in vars(module).values()
+        if inspect.isclass(obj)
+        and issubclass(obj, Strategy)
+        and obj is not Strategy
+        and obj.__module__ == module.__name__
+    ]
+    if not candidates:
+        raise StrategyError(f"{origin}: defines no Strategy subclass")
+    if len(candidates) > 1:
+        names = ", ".join(sorted(c.__name__ for c in candidates))
+        raise StrategyError(
+            f"{origin}: defines several strategies ({names}); pick one with FILE.py:Class"
+        )
+    return candidates[0]

@@ -1,0 +1,211 @@
+"""Replay verification: re-apply a run's stored inputs to a fresh core and compare.
+
+No strategy code runs. The core is built from the setup and backend stored in
+the run's metadata (or another backend, to check parity), every stored input
+is stepped in order, and each record the core produces is compared with the
+stored one: same seq_id, same canonical bytes, same hash and prev_hash. Stored
+checkpoints are compared with the state hash at their seq_id, and the final
+state hash with the stored result. The first seq_id where anything differs is
+reported; a tampered record, input or hash, and a truncated trace or input
+log, all show up as a divergence there.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from lockstep.core import InputError, InvariantViolation, build_core
+from lockstep.core.canonical import canonical_json_unchecked
+from lockstep.runtime.store import RunStore, StoredRecord
+
+
+@dataclass(frozen=True, slots=True)
+class VerifyReport:
+    path: Path
+    ok: bool
+    status: str
+    backend: str | None
+    inputs_checked: int
+    records_checked: int
+    checkpoints_checked: int
+    first_divergence: int | None
+    """The first seq_id at which replay and store disagree (None when they agree)."""
+    reason: str | None
+    expected_state_hash: str | None
+    actual_state_hash: str | None
+    refused: bool = False
+    """True when the run was not verified at all (not complete, and not allowed)."""
+
+    def __str__(self) -> str:
+        if self.ok:
+            return (
+                f"{self.path}: OK - {self.inputs_checked} inputs replayed, "
+                f"{self.records_checked} records and {self.checkpoints_checked} checkpoints match, "
+                f"final state {self.actual_state_hash} ({self.backend})"
+            )
+        if self.refused:
+            return f"{self.path}: NOT VERIFIED - {self.reason}"
+        where = f" at seq_id {self.first_divergence}" if self.first_divergence is not None else ""
+        return f"{self.path}: FAILED{where} - {self.reason}"
+
+
+def verify_run(
+    path: str | Path, *, allow_incomplete: bool = False, backend: str | None = None
+) -> VerifyReport:
+    """Verify the run at ``path``; see the module docstring.
+
+    A run whose status is not ``complete`` (killed, failed, still running) is
+    refused unless ``allow_incomplete``, which then checks the committed prefix
+    (and skips the final state hash, which such a run never stored).
+    Raises :class:`StoreError` for a file that is not a readable run store and
+    :class:`~lockstep.core.NativeBackendUnavailable` for a missing backend.
+    """
+    target = Path(path)
+    store = RunStore.open(target)
+    try:
+        return _verify(store, target, allow_incomplete, backend)
+    finally:
+        store.close()
+
+
+class _Diverged(Exception):
+    def __init__(self, seq_id: int | None, reason: str) -> None:
+        super().__init__(reason)
+        self.seq_id = seq_id
+        self.reason = reason
+
+
+def _verify(
+    store: RunStore, path: Path, allow_incomplete: bool, backend: str | None
+) -> VerifyReport:
+    meta = store.meta()
+    status = str(meta.get("status", "unknown"))
+    chosen = backend or meta.get("engine")
+    results = store.results()
+    expected_hash = results.get("final_state_hash")
+
+    def report(**kw: Any) -> VerifyReport:
+        base: dict[str, Any] = {
+            "path": path,
+            "ok": False,
+            "status": status,
+            "backend": chosen,
+            "inputs_checked": 0,
+            "records_checked": 0,
+            "checkpoints_checked": 0,
+            "first_divergence": None,
+            "reason": None,
+            "expected_state_hash": expected_hash,
+            "actual_state_hash": None,
+        }
+        base.update(kw)
+        return VerifyReport(**base)
+
+    if status != "complete" and not allow_incomplete:
+        detail = f": {meta['error']}" if meta.get("error") else ""
+        why = {
+            "running": "the run never finished (it was killed or is still being written)",
+            "failed": f"the run failed{detail}",
+        }.get(status, "the store has no valid status")
+        return report(
+            refused=True,
+            reason=f"run status is {status!r}: {why}; only complete runs are verified "
+            "(use --allow-incomplete to check the committed part)",
+        )
+    problem = store.integrity_problem()
+    if problem is not None:
+        return report(reason=f"SQLite integrity check failed: {problem}")
+    if "setup" not in meta:
+        return report(reason="the store has no setup in its metadata")
+    core = build_core(meta["setup"], backend=chosen)
+    counts = {"inputs": 0, "records": 0, "checkpoints": 0}
+    stored = store.records()
+    checkpoints = store.checkpoints()
+    next_checkpoint = next(checkpoints, None)
+    last_seq = 0
+    try:
+        for seq, item in store.inputs():
+            try:
+                produced = core.step(item)
+            except (InputError, InvariantViolation) as err:
+                raise _Diverged(
+                    last_seq + 1, f"stored input {seq} is refused by the core: {err}"
+                ) from None
+            counts["inputs"] += 1
+            for record in produced:
+                _compare(record, next(stored, None))
+                counts["records"] += 1
+                last_seq = record["seq_id"]
+            while next_checkpoint is not None and next_checkpoint[0] <= last_seq:
+                cp_seq, _, cp_hash = next_checkpoint
+                if cp_seq != last_seq:
+                    raise _Diverged(
+                        cp_seq, "a checkpoint sits inside a time step (store is corrupt)"
+                    )
+                if cp_hash != core.state_hash():
+                    raise _Diverged(cp_seq, "checkpoint state hash differs from the replayed state")
+                counts["checkpoints"] += 1
+                next_checkpoint = next(checkpoints, None)
+        leftover = next(stored, None)
+        if leftover is not None:
+            raise _Diverged(
+                leftover.seq_id,
+                "the store has records the stored inputs do not produce (input log truncated?)",
+            )
+        if next_checkpoint is not None:
+            raise _Diverged(next_checkpoint[0], "a checkpoint lies beyond the replayed trace")
+    except _Diverged as div:
+        return report(
+            inputs_checked=counts["inputs"],
+            records_checked=counts["records"],
+            checkpoints_checked=counts["checkpoints"],
+            first_divergence=div.seq_id,
+            reason=div.reason,
+        )
+    actual = core.state_hash()
+    done = {
+        "inputs_checked": counts["inputs"],
+        "records_checked": counts["records"],
+        "checkpoints_checked": counts["checkpoints"],
+        "actual_state_hash": actual,
+    }
+    if status == "complete":
+        if expected_hash != actual:
+            return report(
+                **done,
+                first_divergence=last_seq,
+                reason=f"final state hash {actual} differs from the stored {expected_hash}",
+            )
+        stored_count = results.get("counts", {}).get("records")
+        if stored_count != counts["records"]:
+            return report(
+                **done,
+                first_divergence=last_seq,
+                reason=f"the run recorded {stored_count} records, replay produced {counts['records']}",
+            )
+    return report(**done, ok=True)
+
+
+def _compare(record: dict[str, Any], stored: StoredRecord | None) -> None:
+    seq_id = record["seq_id"]
+    if stored is None:
+        raise _Diverged(seq_id, "the stored trace ends here but replay goes on (trace truncated)")
+    if stored.seq_id != seq_id:
+        first = min(stored.seq_id, seq_id)
+        raise _Diverged(first, f"stored record {stored.seq_id} where replay produced {seq_id}")
+    if stored.hash != record["hash"] or stored.prev_hash != record["prev_hash"]:
+        raise _Diverged(seq_id, "record hash differs from the replayed one")
+    if stored.record != canonical_json_unchecked(record).decode():
+        raise _Diverged(seq_id, "stored record content differs from the replayed one")
+    if stored.origin != record["origin"]:
+        raise _Diverged(seq_id, "record origin differs from the replayed one")
+
+
+def iter_records(store: RunStore) -> Iterator[dict[str, Any]]:
+    """Stored records as dicts, for tools that recompute results (metrics, reports)."""
+    for stored in store.records():
+        yield json.loads(stored.record)

@@ -1,0 +1,318 @@
+"""The run store: one SQLite database per run (stdlib ``sqlite3``, WAL).
+
+Tables::
+
+    meta        (key, value JSON)   strategy, params, engine, versions, data digest,
+                                    setup, started/finished, status, error
+    inputs      (seq, item)         every item the runtime fed the core, in order
+                                    (market events or groups, intent batches); reports
+                                    the core generates are not inputs: replay regenerates them
+    records     (seq_id, origin, record, hash, prev_hash)   the whole trace
+    checkpoints (seq_id, snapshot, state_hash)               periodic core snapshots
+    results     (key, value JSON)   metrics, trades, final hashes, skip reports
+
+JSON is canonical (sorted keys, no whitespace) for items, records and
+snapshots, so stored bytes can be compared with a replay byte for byte.
+Writes are buffered and committed in batches, always at a time-step boundary
+(an input together with every record it produced), so a committed prefix is
+always replayable. ``status`` is ``running`` from the first transaction and
+becomes ``complete`` only in the last one: a run that was killed never looks
+complete. ``PRAGMA application_id`` marks the file as a Lockstep run store and
+``PRAGMA user_version`` holds the schema version.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from lockstep.core import canonical_json
+from lockstep.core.canonical import canonical_json_unchecked
+from lockstep.runtime.errors import StoreError
+
+SCHEMA_VERSION = 1
+APPLICATION_ID = 0x4C4B5354  # "LKST"
+SQLITE_HEADER = b"SQLite format 3\x00"
+TABLES = ("meta", "inputs", "records", "checkpoints", "results")
+STATUSES = ("running", "complete", "failed")
+
+_SCHEMA = """
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE inputs (seq INTEGER PRIMARY KEY, item TEXT NOT NULL);
+CREATE TABLE records (
+    seq_id INTEGER PRIMARY KEY,
+    origin TEXT NOT NULL,
+    record TEXT NOT NULL,
+    hash TEXT NOT NULL,
+    prev_hash TEXT NOT NULL
+);
+CREATE TABLE checkpoints (seq_id INTEGER PRIMARY KEY, snapshot TEXT NOT NULL, state_hash TEXT NOT NULL);
+CREATE TABLE results (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class StoredRecord:
+    seq_id: int
+    origin: str
+    record: str
+    """Canonical JSON of the whole record, hash included."""
+    hash: str
+    prev_hash: str
+
+
+class RunStore:
+    """Write a run (:meth:`create`) or read one (:meth:`open`)."""
+
+    def __init__(self, path: Path, conn: sqlite3.Connection, *, writable: bool) -> None:
+        self.path = path
+        self._conn = conn
+        self._writable = writable
+        self._inputs: list[tuple[int, str]] = []
+        self._records: list[tuple[int, str, str, str, str]] = []
+        self._checkpoints: list[tuple[int, str, str]] = []
+        self._input_seq = 0
+        self.records_written = 0
+        self.batch_size = 1000
+        self.on_flush: Callable[[int], None] | None = None
+
+    # -- creating and writing -------------------------------------------------------------------
+
+    @classmethod
+    def create(
+        cls,
+        path: str | Path,
+        *,
+        overwrite: bool = False,
+        batch_size: int = 1000,
+        on_flush: Callable[[int], None] | None = None,
+    ) -> RunStore:
+        """A new, empty store at ``path``; refuses an existing file unless ``overwrite``."""
+        target = Path(path)
+        if target.exists():
+            if not overwrite:
+                raise StoreError(target, "already exists; choose another path or overwrite it")
+            for suffix in ("", "-wal", "-shm"):
+                Path(f"{target}{suffix}").unlink(missing_ok=True)
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            conn = sqlite3.connect(target, isolation_level=None)
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            conn.execute("BEGIN")
+            for statement in _SCHEMA.strip().split(";"):
+                if statement.strip():
+                    conn.execute(statement)
+            conn.execute(f"PRAGMA application_id={APPLICATION_ID}")
+            conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+            conn.execute("COMMIT")
+        except (OSError, sqlite3.Error) as err:
+            raise StoreError(target, f"cannot create the run store: {err}") from None
+        store = cls(target, conn, writable=True)
+        store.batch_size = batch_size
+        store.on_flush = on_flush
+        return store
+
+    def start(self, meta: Mapping[str, object]) -> None:
+        """Write the run's metadata with ``status = running`` (committed at once)."""
+        rows = [(k, json.dumps(v, sort_keys=True)) for k, v in meta.items()]
+        rows.append(("status", json.dumps("running")))
+        with self._transaction():
+            self._conn.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)", rows)
+
+    def add_input(self, item: Mapping[str, Any], *, checked: bool = True) -> None:
+        """Buffer an input item; ``checked=False`` skips the float scan for items known clean."""
+        self._input_seq += 1
+        encode = canonical_json if checked else canonical_json_unchecked
+        self._inputs.append((self._input_seq, encode(item).decode()))
+
+    def add_records(self, records: list[dict[str, Any]]) -> None:
+        for r in records:
+            self._records.append(
+                (
+                    r["seq_id"],
+                    r["origin"],
+                    canonical_json_unchecked(r).decode(),
+                    r["hash"],
+                    r["prev_hash"],
+                )
+            )
+
+    def add_checkpoint(self, seq_id: int, snapshot: Mapping[str, Any], state_hash: str) -> None:
+        self._checkpoints.append((seq_id, canonical_json_unchecked(snapshot).decode(), state_hash))
+
+    def step_done(self) -> None:
+        """Called at a time-step boundary: commits once enough records are buffered."""
+        if len(self._records) >= self.batch_size:
+            self.flush()
+
+    def flush(self) -> None:
+        with self._transaction():
+            self._write_buffers()
+        if self.on_flush is not None:
+            self.on_flush(self.records_written)
+
+    def finish(self, results: Mapping[str, object], meta: Mapping[str, object]) -> None:
+        """The last transaction: remaining rows, results, and ``status = complete``."""
+        self._close_run("complete", results, meta)
+
+    def fail(self, error: str, meta: Mapping[str, object]) -> None:
+        """Keep what was committed, mark the run ``failed`` with the reason."""
+        self._close_run("failed", {}, {**meta, "error": error})
+
+    def _close_run(
+        self, status: str, results: Mapping[str, object], meta: Mapping[str, object]
+    ) -> None:
+        rows = [(k, json.dumps(v, sort_keys=True)) for k, v in results.items()]
+        meta_rows = [(k, json.dumps(v, sort_keys=True)) for k, v in meta.items()]
+        meta_rows.append(("status", json.dumps(status)))
+        with self._transaction():
+            self._write_buffers()
+            self._conn.executemany("INSERT OR REPLACE INTO results VALUES (?, ?)", rows)
+            self._conn.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)", meta_rows)
+
+    def _write_buffers(self) -> None:
+        self._conn.executemany("INSERT INTO inputs VALUES (?, ?)", self._inputs)
+        self._conn.executemany("INSERT INTO records VALUES (?, ?, ?, ?, ?)", self._records)
+        self._conn.executemany("INSERT INTO checkpoints VALUES (?, ?, ?)", self._checkpoints)
+        self.records_written += len(self._records)
+        self._inputs, self._records, self._checkpoints = [], [], []
+
+    def _transaction(self) -> _Transaction:
+        if not self._writable:
+            raise StoreError(self.path, "opened read-only")
+        return _Transaction(self)
+
+    def close(self) -> None:
+        """Close; a writer folds the WAL back into the database file so it is self-contained."""
+        try:
+            if self._writable:
+                self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            self._conn.close()
+        except sqlite3.Error as err:
+            raise StoreError(self.path, f"cannot close: {err}") from None
+
+    def __enter__(self) -> RunStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- opening and reading --------------------------------------------------------------------
+
+    @classmethod
+    def open(cls, path: str | Path) -> RunStore:
+        """Open an existing store for reading; anything else is a :class:`StoreError`."""
+        target = Path(path)
+        if not target.is_file():
+            raise StoreError(target, "no such run store (file does not exist)")
+        with target.open("rb") as handle:
+            header = handle.read(len(SQLITE_HEADER))
+        if header != SQLITE_HEADER:
+            raise StoreError(target, "not a Lockstep run store (not an SQLite database)")
+        try:
+            conn = sqlite3.connect(f"file:{target}?mode=rw", uri=True, isolation_level=None)
+            app_id = conn.execute("PRAGMA application_id").fetchone()[0]
+            version = conn.execute("PRAGMA user_version").fetchone()[0]
+            tables = {
+                row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")
+            }
+        except sqlite3.Error as err:
+            raise StoreError(target, f"corrupt run store: {err}") from None
+        if app_id != APPLICATION_ID:
+            conn.close()
+            raise StoreError(
+                target, "not a Lockstep run store (SQLite file of another application)"
+            )
+        if version > SCHEMA_VERSION:
+            conn.close()
+            raise StoreError(
+                target,
+                f"written with store schema {version}; this lockstep-runtime reads up to {SCHEMA_VERSION}",
+            )
+        missing = [t for t in TABLES if t not in tables]
+        if missing:
+            conn.close()
+            raise StoreError(target, f"corrupt run store: missing tables {', '.join(missing)}")
+        return cls(target, conn, writable=False)
+
+    def _query(self, sql: str, args: tuple[object, ...] = ()) -> Iterator[tuple[Any, ...]]:
+        try:
+            yield from self._conn.execute(sql, args)
+        except sqlite3.Error as err:
+            raise StoreError(self.path, f"corrupt run store: {err}") from None
+
+    def _json(self, table: str, key: str, text: str) -> Any:
+        try:
+            return json.loads(text)
+        except json.JSONDecodeError as err:
+            raise StoreError(self.path, f"corrupt {table} entry {key!r}: {err.msg}") from None
+
+    def meta(self) -> dict[str, Any]:
+        return {k: self._json("meta", k, v) for k, v in self._query("SELECT key, value FROM meta")}
+
+    @property
+    def status(self) -> str:
+        status = self.meta().get("status")
+        return status if isinstance(status, str) else "unknown"
+
+    def results(self) -> dict[str, Any]:
+        return {
+            k: self._json("results", k, v) for k, v in self._query("SELECT key, value FROM results")
+        }
+
+    def inputs(self) -> Iterator[tuple[int, dict[str, Any]]]:
+        for seq, text in self._query("SELECT seq, item FROM inputs ORDER BY seq"):
+            yield seq, self._json("inputs", str(seq), text)
+
+    def records(self) -> Iterator[StoredRecord]:
+        for row in self._query(
+            "SELECT seq_id, origin, record, hash, prev_hash FROM records ORDER BY seq_id"
+        ):
+            yield StoredRecord(*row)
+
+    def checkpoints(self) -> Iterator[tuple[int, str, str]]:
+        """``(seq_id, snapshot JSON, state_hash)`` in order."""
+        yield from self._query(
+            "SELECT seq_id, snapshot, state_hash FROM checkpoints ORDER BY seq_id"
+        )
+
+    def counts(self) -> dict[str, int]:
+        return {
+            table: next(self._query(f"SELECT count(*) FROM {table}"))[0]
+            for table in ("inputs", "records", "checkpoints")
+        }
+
+    def integrity_problem(self) -> str | None:
+        """SQLite's own ``quick_check``: None when the file is sound."""
+        rows = [r[0] for r in self._query("PRAGMA quick_check")]
+        return None if rows == ["ok"] else "; ".join(str(r) for r in rows[:3])
+
+
+class _Transaction:
+    """``BEGIN IMMEDIATE`` ... ``COMMIT`` (or ``ROLLBACK``), with sqlite errors as StoreError."""
+
+    def __init__(self, store: RunStore) -> None:
+        self._store = store
+
+    def __enter__(self) -> None:
+        try:
+            self._store._conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.Error as err:
+            raise StoreError(self._store.path, f"cannot write: {err}") from None
+
+    def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
+        conn = self._store._conn
+        if exc_type is None:
+            try:
+                conn.execute("COMMIT")
+            except sqlite3.Error as err:
+                raise StoreError(self._store.path, f"cannot commit: {err}") from None
+            return
+        conn.execute("ROLLBACK")
+        if isinstance(exc, sqlite3.Error):
+            raise StoreError(self._store.path, f"cannot write: {exc}") from exc

@@ -1,0 +1,35 @@
+"""Engine selection: the argument or LOCKSTEP_ENGINE; rust without the native core fails loudly."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import pytest
+
+from lockstep.adapters import load_dataset, setup_for
+from lockstep.core import NativeBackendUnavailable
+from lockstep.runtime import Strategy, run_backtest
+
+NATIVE = importlib.util.find_spec("lockstep_native") is not None
+pytestmark = pytest.mark.skipif(NATIVE, reason="the native core is installed here")
+
+
+def test_rust_raises_and_writes_no_store(tmp_path: Path) -> None:
+    ds = load_dataset("daily")
+    with pytest.raises(NativeBackendUnavailable, match="backend 'rust' was requested"):
+        run_backtest(Strategy("idle"), ds, setup_for(ds), engine="rust", store=tmp_path / "run.db")
+    assert not (tmp_path / "run.db").exists()
+
+
+def test_environment_variable_selects_the_engine(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ds = load_dataset("daily")
+    monkeypatch.setenv("LOCKSTEP_ENGINE", "rust")
+    with pytest.raises(NativeBackendUnavailable):
+        run_backtest(Strategy("idle"), ds, setup_for(ds))
+    monkeypatch.setenv("LOCKSTEP_ENGINE", "python")
+    assert run_backtest(Strategy("idle"), ds, setup_for(ds)).backend == "python"
+    with pytest.raises(ValueError, match="unknown engine backend 'java'"):
+        run_backtest(Strategy("idle"), ds, setup_for(ds), engine="java")
