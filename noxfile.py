@@ -4,6 +4,8 @@
     nox -s lint               ruff, ruff format --check, mypy (strict), import-linter
     nox -s golden             check the bundled golden cases (`-- --update` regenerates them)
     nox -s demo               run every bundled golden case through the Python core
+    nox -s governance         ADRs, native change records (diff rule), ownership matrix,
+                              generated docs; `-- --base REV` sets the diff base
 
 Every session builds its own virtualenv (venv backend) and installs the four
 distributions from their local paths, in dependency order.
@@ -18,7 +20,7 @@ import nox
 nox.needs_version = ">=2024.3.2"
 nox.options.default_venv_backend = "venv"
 nox.options.error_on_missing_interpreters = True
-nox.options.sessions = ["tests", "lint"]
+nox.options.sessions = ["tests", "lint", "governance"]
 
 ROOT = Path(__file__).resolve().parent
 PYTHON = "3.11"
@@ -31,7 +33,9 @@ DISTRIBUTIONS: tuple[Path, ...] = (
     ROOT / "packages" / "runtime",  # lockstep-runtime -> lockstep.runtime
 )
 
-TEST_DEPS = ("pytest>=8", "hypothesis>=6.100", "jsonschema>=4.18")
+# pyyaml: tests/tools exercises the governance checkers (imported from tools/).
+TEST_DEPS = ("pytest>=8", "hypothesis>=6.100", "jsonschema>=4.18", "pyyaml>=6", "tzdata")
+GOVERNANCE_DEPS = ("jsonschema>=4.18", "pyyaml>=6")
 # Pinned so that `nox -s lint` and pre-commit agree; bump together with
 # .pre-commit-config.yaml.
 LINT_DEPS = (
@@ -81,7 +85,11 @@ def lint(session: nox.Session) -> None:
     steps: list[tuple[str, ...]] = [
         ("ruff", "check", "."),
         ("ruff", "format", "--check", "."),
-        ("mypy", "-p", "lockstep.contracts", "-p", "lockstep.core"),
+        (
+            "mypy",
+            *("-p", "lockstep.contracts", "-p", "lockstep.core"),
+            *("-p", "lockstep.adapters", "-p", "lockstep.runtime"),
+        ),
         ("lint-imports",),
     ]
     failed: list[str] = []
@@ -104,6 +112,41 @@ def golden(session: nox.Session) -> None:
 
 @nox.session(python=PYTHON)
 def demo(session: nox.Session) -> None:
-    """Run every bundled golden case through the Python core and print a summary."""
+    """The main job: backtest the example strategy on bundled data, store the run, verify it.
+
+    Then re-run every bundled golden case, so the demo also shows the core
+    reproducing its contracts byte for byte.
+    """
     install_lockstep(session)
-    session.run("python", "-m", "lockstep.core", "demo", *session.posargs)
+    session.run("lockstep", "demo", "--out", str(ROOT / "runs" / "demo"), *session.posargs)
+    session.run("python", "-m", "lockstep.core", "demo")
+
+
+@nox.session(python=PYTHON)
+def governance(session: nox.Session) -> None:
+    """Every governance check; `nox -s governance -- --base REV` sets the diff base.
+
+    The distributions are installed (non-editable) so that the ownership check
+    can import every Python symbol it lists. The checkers themselves run from
+    tools/ (PYTHONPATH), they are not part of any distribution. Without
+    `--base`, native_records compares with the merge-base with main, else
+    HEAD~1, else the empty tree (see tools/lockstep_tools/gitrange.py).
+    """
+    install_lockstep(session)
+    session.install(*GOVERNANCE_DEPS)
+    env = {"PYTHONPATH": str(ROOT / "tools")}
+    steps: list[tuple[str, ...]] = [
+        ("python", "-m", "lockstep_tools.adr_lint", "check"),
+        ("python", "-m", "lockstep_tools.native_records", "check", *session.posargs),
+        ("python", "-m", "lockstep_tools.ownership", "check"),
+        ("python", "-m", "lockstep_tools.schema_files", "check"),
+        ("python", str(ROOT / "tools" / "gen_lifecycle_doc.py"), "--check"),
+    ]
+    failed: list[str] = []
+    for step in steps:
+        try:
+            session.run(*step, env=env)
+        except nox.command.CommandFailed:
+            failed.append(" ".join(step[:4]))
+    if failed:
+        session.error("governance failed: " + "; ".join(failed))

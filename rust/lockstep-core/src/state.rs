@@ -1,0 +1,393 @@
+//! Snapshots: the business state (hashed) and the engine state (not hashed).
+//!
+//! `state_hash()` is sha256 of the canonical JSON of `snapshot()["business"]`;
+//! it is written straight from the core's fields, in sorted key order, so
+//! hashing does not build a JSON tree. `snapshot()` builds the tree for callers.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use serde_json::{json, Map, Value};
+
+use crate::canonical::{sha256_hex, write_int, write_str, ObjectWriter};
+use crate::checkpoint::check_checkpoint;
+use crate::coresetup::{int, OrderType, TimeInForce};
+use crate::engine::{Core, Quarantined};
+use crate::errors::CoreError;
+use crate::invariants::InvariantChecker;
+use crate::orders::{Order, Side, Status};
+
+/// Why a checked snapshot still could not be loaded (not expected after the schema check).
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct RestoreError(String);
+
+fn write_map<V: Copy + itoa::Integer>(out: &mut Vec<u8>, map: &BTreeMap<String, V>) {
+    out.push(b'{');
+    for (n, (key, value)) in map.iter().enumerate() {
+        if n > 0 {
+            out.push(b',');
+        }
+        write_str(out, key);
+        out.push(b':');
+        write_int(out, *value);
+    }
+    out.push(b'}');
+}
+
+fn int_map<V: Copy + Into<i128>>(map: &BTreeMap<String, V>) -> Value {
+    Value::Object(map.iter().map(|(k, v)| (k.clone(), int((*v).into()))).collect())
+}
+
+fn order_value(o: &Order) -> Value {
+    json!({
+        "order_id": o.order_id,
+        "instrument": o.instrument,
+        "venue": o.venue,
+        "side": o.side.as_str(),
+        "order_type": o.order_type.as_str(),
+        "time_in_force": o.time_in_force.as_str(),
+        "qty": o.qty,
+        "price": o.price,
+        "stop_price": o.stop_price,
+        "status": o.status.as_str(),
+        "filled_qty": o.filled_qty,
+        "filled_notional": int(o.filled_notional),
+        "fees": int(o.fees),
+        "created_seq": o.created_seq,
+        "submit_day": o.submit_day,
+        "triggered": o.triggered,
+    })
+}
+
+impl Core {
+    fn sorted_order_ids(&self) -> Vec<&String> {
+        let mut ids: Vec<&String> = self.orders.keys().collect();
+        ids.sort_unstable();
+        ids
+    }
+
+    fn sorted_seen_keys(&self) -> Vec<&String> {
+        let mut keys: Vec<&String> = self.seen_keys.iter().collect();
+        keys.sort_unstable();
+        keys
+    }
+
+    /// Canonical JSON of the business state.
+    pub fn business_canonical(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(4096);
+        let mut o = ObjectWriter::new(&mut out);
+        write_map(o.key("cash"), &self.portfolio.cash);
+        write_map(o.key("cost_basis"), &self.portfolio.cost_basis);
+        write_map(o.key("fees"), &self.portfolio.fees);
+        let buf = o.key("orders");
+        buf.push(b'{');
+        for (n, oid) in self.sorted_order_ids().into_iter().enumerate() {
+            if n > 0 {
+                buf.push(b',');
+            }
+            write_str(buf, oid);
+            buf.push(b':');
+            self.orders[oid].write_canonical(buf);
+        }
+        buf.push(b'}');
+        write_map(o.key("positions"), &self.portfolio.positions);
+        let buf = o.key("quarantine");
+        buf.push(b'[');
+        for (n, q) in self.quarantine.iter().enumerate() {
+            if n > 0 {
+                buf.push(b',');
+            }
+            let mut e = ObjectWriter::new(buf);
+            e.opt_str("order_id", q.order_id.as_deref());
+            e.int("price", q.price);
+            e.int("qty", q.qty);
+            e.str("reason", &q.reason);
+            e.int("seq_id", q.seq_id);
+            e.end();
+        }
+        buf.push(b']');
+        write_map(o.key("realized_pnl"), &self.portfolio.realized_pnl);
+        let mut risk = ObjectWriter::new(o.key("risk"));
+        risk.bool("halted", self.halted);
+        risk.bool("no_new_orders", self.no_new_orders);
+        risk.bool("reduce_only", self.reduce_only);
+        risk.end();
+        let buf = o.key("seen_keys");
+        buf.push(b'[');
+        for (n, key) in self.sorted_seen_keys().into_iter().enumerate() {
+            if n > 0 {
+                buf.push(b',');
+            }
+            write_str(buf, key);
+        }
+        buf.push(b']');
+        o.end();
+        out
+    }
+
+    /// sha256 of the canonical JSON of the business state.
+    pub fn state_hash(&self) -> String {
+        sha256_hex(&self.business_canonical())
+    }
+
+    /// `{business, engine}` as in `core_model.md` §9.
+    pub fn snapshot(&self) -> Value {
+        let orders: Map<String, Value> = self
+            .sorted_order_ids()
+            .into_iter()
+            .map(|oid| (oid.clone(), order_value(&self.orders[oid])))
+            .collect();
+        let quarantine: Vec<Value> = self
+            .quarantine
+            .iter()
+            .map(|q| json!({"seq_id": q.seq_id, "order_id": q.order_id, "reason": q.reason, "qty": q.qty, "price": q.price}))
+            .collect();
+        json!({
+            "business": {
+                "orders": orders,
+                "positions": int_map(&self.portfolio.positions),
+                "cost_basis": int_map(&self.portfolio.cost_basis),
+                "cash": int_map(&self.portfolio.cash),
+                "realized_pnl": int_map(&self.portfolio.realized_pnl),
+                "fees": int_map(&self.portfolio.fees),
+                "risk": {"halted": self.halted, "reduce_only": self.reduce_only, "no_new_orders": self.no_new_orders},
+                "seen_keys": self.sorted_seen_keys(),
+                "quarantine": quarantine,
+            },
+            "engine": {
+                "last_seq_id": self.sequencer.last_seq_id,
+                "clock": self.clock,
+                "marks": int_map(&self.marks),
+                "timers": self.timers,
+                "last_hash": self.last_hash,
+            },
+        })
+    }
+
+    /// Load a checkpoint taken by [`Core::snapshot`] (from a core with the same setup).
+    ///
+    /// A checkpoint that is not a valid state, or that names instruments,
+    /// currencies or timers this setup does not have, is refused whole with an
+    /// input error and the core is left as it was (as in Python).
+    ///
+    /// Orders placed by one batch share `created_seq`; among those, creation
+    /// order is rebuilt from the snapshot's key order, which for a JSON object
+    /// is sorted by order id (as when Python restores a snapshot read from a file).
+    pub fn restore(&mut self, snapshot: &Value) -> Result<(), CoreError> {
+        check_checkpoint(snapshot, &self.setup)?;
+        self.load(snapshot).map_err(|e| CoreError::input("$", e.0))
+    }
+
+    fn load(&mut self, snapshot: &Value) -> Result<(), RestoreError> {
+        let business = obj(snapshot, "business")?;
+        let engine = obj(snapshot, "engine")?;
+        let mut orders: Vec<Order> = Vec::new();
+        for (oid, o) in obj_of(business, "orders")? {
+            let order = parse_order(o).map_err(|e| RestoreError(format!("orders.{oid}: {}", e.0)))?;
+            orders.push(order);
+        }
+        let risk = obj_of(business, "risk")?;
+        let seen_keys = arr_of(business, "seen_keys")?
+            .iter()
+            .map(|k| {
+                k.as_str()
+                    .map(str::to_string)
+                    .ok_or_else(|| err("seen_keys holds a non-string"))
+            })
+            .collect::<Result<HashSet<_>, _>>()?;
+        let quarantine = arr_of(business, "quarantine")?
+            .iter()
+            .map(|q| {
+                Ok(Quarantined {
+                    seq_id: i64_of(q, "seq_id")?,
+                    order_id: q.get("order_id").and_then(Value::as_str).map(str::to_string),
+                    reason: str_of(q, "reason")?,
+                    qty: i64_of(q, "qty")?,
+                    price: i64_of(q, "price")?,
+                })
+            })
+            .collect::<Result<Vec<_>, RestoreError>>()?;
+        let timers = obj_of(engine, "timers")?
+            .iter()
+            .map(|(k, v)| match v {
+                Value::Null => Ok((k.clone(), None)),
+                other => i64_value(other).map(|t| (k.clone(), Some(t))),
+            })
+            .collect::<Result<BTreeMap<_, _>, _>>()?;
+        let mut working: HashMap<String, Vec<String>> = self
+            .setup
+            .instruments
+            .iter()
+            .map(|i| (i.id.clone(), Vec::new()))
+            .collect();
+        orders.sort_by_key(|o| o.created_seq); // stable: keeps the snapshot's key order
+        for order in &orders {
+            if !order.is_terminal() {
+                working
+                    .get_mut(&order.instrument)
+                    .ok_or_else(|| err(&format!("order {} names an unknown instrument", order.order_id)))?
+                    .push(order.order_id.clone());
+            }
+        }
+        let positions = map_of(business, "positions", i64_value)?;
+        let cost_basis = map_of(business, "cost_basis", i128_value)?;
+        let cash = map_of(business, "cash", i128_value)?;
+        let realized_pnl = map_of(business, "realized_pnl", i128_value)?;
+        let fees = map_of(business, "fees", i128_value)?;
+        let halted = bool_of(risk, "halted")?;
+        let reduce_only = bool_of(risk, "reduce_only")?;
+        let no_new_orders = bool_of(risk, "no_new_orders")?;
+        let last_seq_id = i64_value(field(engine, "last_seq_id")?)?;
+        let clock = i64_value(field(engine, "clock")?)?;
+        let marks = map_of(engine, "marks", i64_value)?;
+        let last_hash = field(engine, "last_hash")?
+            .as_str()
+            .ok_or_else(|| err("last_hash must be a string"))?
+            .to_string();
+        // Everything parsed: now replace the state.
+        self.portfolio.positions = positions;
+        self.portfolio.cost_basis = cost_basis;
+        self.portfolio.cash = cash;
+        self.portfolio.realized_pnl = realized_pnl;
+        self.portfolio.fees = fees;
+        self.halted = halted;
+        self.reduce_only = reduce_only;
+        self.no_new_orders = no_new_orders;
+        self.orders = orders.into_iter().map(|o| (o.order_id.clone(), o)).collect();
+        self.seen_keys = seen_keys;
+        self.quarantine = quarantine;
+        self.sequencer.last_seq_id = last_seq_id;
+        self.clock = clock;
+        self.marks = marks;
+        self.timers = timers;
+        self.last_hash = last_hash;
+        self.working = working;
+        self.checker = InvariantChecker::new(
+            self.setup.invariant_mode,
+            &self.portfolio.cash,
+            &self.portfolio.positions,
+            &self.orders,
+        );
+        Ok(())
+    }
+}
+
+fn err(message: &str) -> RestoreError {
+    RestoreError(message.to_string())
+}
+
+fn field<'a>(map: &'a Map<String, Value>, key: &str) -> Result<&'a Value, RestoreError> {
+    map.get(key).ok_or_else(|| err(&format!("{key} is missing")))
+}
+
+fn obj<'a>(value: &'a Value, key: &str) -> Result<&'a Map<String, Value>, RestoreError> {
+    value
+        .get(key)
+        .and_then(Value::as_object)
+        .ok_or_else(|| err(&format!("{key} must be an object")))
+}
+
+fn obj_of<'a>(map: &'a Map<String, Value>, key: &str) -> Result<&'a Map<String, Value>, RestoreError> {
+    field(map, key)?
+        .as_object()
+        .ok_or_else(|| err(&format!("{key} must be an object")))
+}
+
+fn arr_of<'a>(map: &'a Map<String, Value>, key: &str) -> Result<&'a Vec<Value>, RestoreError> {
+    field(map, key)?
+        .as_array()
+        .ok_or_else(|| err(&format!("{key} must be an array")))
+}
+
+fn bool_of(map: &Map<String, Value>, key: &str) -> Result<bool, RestoreError> {
+    field(map, key)?
+        .as_bool()
+        .ok_or_else(|| err(&format!("{key} must be a boolean")))
+}
+
+fn i128_value(value: &Value) -> Result<i128, RestoreError> {
+    match value {
+        Value::Number(n) => n
+            .as_i128()
+            .ok_or_else(|| err(&format!("{n} is not an integer in range"))),
+        other => Err(err(&format!("{other} is not an integer"))),
+    }
+}
+
+fn i64_value(value: &Value) -> Result<i64, RestoreError> {
+    let v = i128_value(value)?;
+    i64::try_from(v).map_err(|_| err(&format!("{v} is outside the i64 range")))
+}
+
+fn i64_of(value: &Value, key: &str) -> Result<i64, RestoreError> {
+    i64_value(value.get(key).ok_or_else(|| err(&format!("{key} is missing")))?)
+}
+
+fn str_of(value: &Value, key: &str) -> Result<String, RestoreError> {
+    value
+        .get(key)
+        .and_then(Value::as_str)
+        .map(str::to_string)
+        .ok_or_else(|| err(&format!("{key} must be a string")))
+}
+
+fn map_of<V>(
+    map: &Map<String, Value>,
+    key: &str,
+    read: fn(&Value) -> Result<V, RestoreError>,
+) -> Result<BTreeMap<String, V>, RestoreError> {
+    obj_of(map, key)?
+        .iter()
+        .map(|(k, v)| read(v).map(|v| (k.clone(), v)))
+        .collect()
+}
+
+fn opt_i64(value: &Value, key: &str) -> Result<Option<i64>, RestoreError> {
+    match value.get(key) {
+        Some(Value::Null) => Ok(None),
+        Some(v) => i64_value(v).map(Some),
+        None => Err(err(&format!("{key} is missing"))),
+    }
+}
+
+fn parse_order(o: &Value) -> Result<Order, RestoreError> {
+    let text = |key: &str| str_of(o, key);
+    let named = |key: &str, ok: bool| {
+        if ok {
+            Ok(())
+        } else {
+            Err(err(&format!("{key} is not valid")))
+        }
+    };
+    let side = Side::parse(&text("side")?);
+    named("side", side.is_some())?;
+    let order_type = OrderType::parse(&text("order_type")?);
+    named("order_type", order_type.is_some())?;
+    let tif = TimeInForce::parse(&text("time_in_force")?);
+    named("time_in_force", tif.is_some())?;
+    let status = Status::parse(&text("status")?);
+    named("status", status.is_some())?;
+    if o.as_object().map_or(0, Map::len) != 16 {
+        return Err(err("an order has exactly 16 fields"));
+    }
+    Ok(Order {
+        order_id: text("order_id")?,
+        instrument: text("instrument")?,
+        venue: text("venue")?,
+        side: side.expect("checked"),
+        order_type: order_type.expect("checked"),
+        time_in_force: tif.expect("checked"),
+        qty: i64_of(o, "qty")?,
+        price: opt_i64(o, "price")?,
+        stop_price: opt_i64(o, "stop_price")?,
+        status: status.expect("checked"),
+        filled_qty: i64_of(o, "filled_qty")?,
+        filled_notional: i128_value(o.get("filled_notional").unwrap_or(&Value::Null))?,
+        fees: i128_value(o.get("fees").unwrap_or(&Value::Null))?,
+        created_seq: i64_of(o, "created_seq")?,
+        submit_day: i64_of(o, "submit_day")?,
+        triggered: o
+            .get("triggered")
+            .and_then(Value::as_bool)
+            .ok_or_else(|| err("triggered must be a boolean"))?,
+    })
+}

@@ -1,0 +1,161 @@
+//! The public surface: errors, restore checks and the edges Python pins in its own tests.
+
+use lockstep_core::{Core, CoreError};
+use serde_json::{json, Value};
+
+fn setup() -> Value {
+    json!({
+        "currencies": [{"code": "USD", "money_precision": 4}],
+        "venues": [{"name": "SIM", "simulated": true, "order_types": ["market", "limit"],
+                    "time_in_force": ["GTC"], "supports_replace": true, "fee_ppm": 1000,
+                    "participation_bps": null}],
+        "instruments": [{"id": "AAA", "venue": "SIM", "quote_currency": "USD", "price_precision": 2,
+                         "size_precision": 0, "tick_size": 1, "lot_size": 1}],
+        "starting_cash": {"USD": 1_000_000_000},
+        "timers": [{"timer_id": "hb", "start_ns": 100, "interval_ns": 0}],
+    })
+}
+
+fn bar(t: i64, seq_id: Value) -> Value {
+    json!({"kind": "event", "seq_id": seq_id, "event_time": t, "ingest_time": t, "source": "market_data",
+           "venue": "SIM", "instrument": "AAA", "event_type": "bar",
+           "payload": {"open": 100, "high": 101, "low": 99, "close": 100, "volume": 10},
+           "idempotency_key": null, "producer_index": 0})
+}
+
+fn batch(ts: i64, intents: Value) -> Value {
+    json!({"kind": "intent_batch", "seq_id": null, "batch_id": "b", "strategy_id": "s", "ts": ts,
+           "intents": intents})
+}
+
+#[test]
+fn a_market_order_fills_on_the_next_bar() {
+    let mut core = Core::new(&setup()).unwrap();
+    let place = json!([{"type": "place_order", "client_order_id": "o1", "venue": "SIM", "instrument": "AAA",
+        "side": "buy", "order_type": "market", "time_in_force": "GTC", "qty": 3, "price": null,
+        "stop_price": null}]);
+    let records = core.step(&batch(10, place)).unwrap();
+    assert_eq!(records.len(), 2); // the batch and the simulated acceptance
+    let records = core.step(&bar(200, Value::Null)).unwrap();
+    // the one-shot timer at 100 fires first, then the bar, then its fill
+    let origins: Vec<&str> = records.iter().map(|r| r.origin.as_str()).collect();
+    assert_eq!(origins, ["generated", "input", "generated"]);
+    assert_eq!(records[2].fills[0].notional, 30_000);
+    assert_eq!(records[2].fills[0].fee, 30);
+    assert_eq!(records[2].prev_hash, records[1].hash);
+    assert_eq!(
+        core.snapshot()["business"]["cash"]["USD"],
+        json!(1_000_000_000 - 30_030)
+    );
+}
+
+#[test]
+fn input_errors_name_the_field_and_change_nothing() {
+    let mut core = Core::new(&setup()).unwrap();
+    let before = core.snapshot();
+    let mut item = bar(5, Value::Null);
+    item["payload"]["volume"] = json!(1.5);
+    let err = core.step(&item).unwrap_err();
+    assert_eq!(
+        err,
+        CoreError::Input {
+            path: "$.payload.volume".into(),
+            reason: err_reason(&err)
+        }
+    );
+    assert_eq!(core.snapshot(), before);
+    let group = json!({"kind": "event_group", "events": [bar(5, Value::Null), bar(5, json!(9))]});
+    assert_eq!(core.step(&group).unwrap_err().path(), Some("$.events[1].seq_id"));
+    assert_eq!(
+        core.apply(&json!({"kind": "event_group", "events": [bar(5, Value::Null)]}))
+            .unwrap_err()
+            .path(),
+        Some("$.kind")
+    );
+    core.step(&bar(50, Value::Null)).unwrap();
+    let err = core.step(&bar(40, Value::Null)).unwrap_err();
+    assert!(matches!(err, CoreError::Sequence { ref path, .. } if path == "$.event_time"));
+}
+
+fn err_reason(err: &CoreError) -> String {
+    match err {
+        CoreError::Input { reason, .. } | CoreError::Sequence { reason, .. } => reason.clone(),
+        _ => String::new(),
+    }
+}
+
+#[test]
+fn raw_intents_are_echoed_like_python_and_judged_one_by_one() {
+    let mut core = Core::new(&setup()).unwrap();
+    let intents: Value = serde_json::from_str(
+        r#"[{"type": "noop", "x": 1E5, "big": 123456789012345678901234567890123456789012, "s": "é\u0001"},
+            {"type": "noop"}, {"type": "teleport", "client_order_id": "o1\n"}]"#,
+    )
+    .unwrap();
+    let records = core.step(&batch(1, intents)).unwrap();
+    let line = String::from_utf8(records[0].canonical_bytes()).unwrap();
+    assert!(line.contains(
+        r#"{"big":123456789012345678901234567890123456789012,"s":"é\u0001","type":"noop","x":100000.0}"#
+    ));
+    let outcomes: Vec<_> = records[0]
+        .intent_outcomes
+        .iter()
+        .map(|o| (o.kind.as_str(), o.order_id.as_deref(), o.reason_code))
+        .collect();
+    assert_eq!(
+        outcomes,
+        [
+            ("noop", None, Some("SCHEMA_INVALID")),
+            ("noop", None, None),
+            ("teleport", Some("o1\n"), Some("SCHEMA_INVALID"))
+        ]
+    );
+    // A float JSON cannot carry back is refused up front (Python would fail after applying).
+    let huge: Value = serde_json::from_str(r#"[{"type": "noop", "x": 1e400}]"#).unwrap();
+    assert_eq!(
+        core.step(&batch(2, huge)).unwrap_err().path(),
+        Some("$.intents[0]")
+    );
+}
+
+#[test]
+fn restore_refuses_corrupt_and_foreign_checkpoints_and_keeps_state() {
+    let mut core = Core::new(&setup()).unwrap();
+    core.step(&bar(50, Value::Null)).unwrap();
+    let good = core.snapshot();
+    let mut fresh = Core::new(&setup()).unwrap();
+    let empty_hash = fresh.state_hash();
+    let mut corrupt = good.clone();
+    corrupt["business"]["cash"]["USD"] = json!("1");
+    assert_eq!(
+        fresh.restore(&corrupt).unwrap_err().path(),
+        Some("$.business.cash.USD")
+    );
+    let mut foreign = good.clone();
+    foreign["business"]["positions"]["ZZZ"] = json!(0);
+    assert_eq!(
+        fresh.restore(&foreign).unwrap_err().path(),
+        Some("$.business.positions")
+    );
+    let mut extra = good.clone();
+    extra["engine"]["zz"] = json!(1);
+    assert_eq!(fresh.restore(&extra).unwrap_err().path(), Some("$.engine.zz"));
+    assert_eq!(fresh.state_hash(), empty_hash);
+    fresh.restore(&good).unwrap();
+    assert_eq!(fresh.snapshot(), good);
+    assert_eq!(fresh.last_seq_id(), core.last_seq_id());
+}
+
+#[test]
+fn setup_errors_name_the_path() {
+    let mut bad = setup();
+    bad["instruments"][0]["price_precision"] = json!(3);
+    bad["instruments"][0]["size_precision"] = json!(2);
+    assert_eq!(Core::new(&bad).unwrap_err().path, "$.instruments[0]");
+    let mut bad = setup();
+    bad["source_priority"] = json!([1, "control"]);
+    assert_eq!(Core::new(&bad).unwrap_err().path, "$.source_priority");
+    let mut bad = setup();
+    bad["venues"][0]["order_types"] = json!(["market", "market"]);
+    assert_eq!(Core::new(&bad).unwrap_err().path, "$.venues[0].order_types");
+}
