@@ -66,6 +66,18 @@ def _broken(path: list[Any], value: Any) -> dict[str, Any]:
         (["source_priority"], ["control", "timer"], "$.source_priority", "exactly once"),
         (["starting_cash"], {"JPY": 1}, "$.starting_cash.JPY", "not declared"),
         (["invariant_mode"], "lenient", "$.invariant_mode", "expected one of"),
+        (
+            ["source_priority"],
+            [1, "control", "timer", "market_data"],
+            "$.source_priority",
+            "exactly once",
+        ),
+        (
+            ["instruments", 0, "quote_currency"],
+            ["USD"],
+            "$.instruments[0].quote_currency",
+            "not declared",
+        ),
     ],
 )
 def test_bad_setups_name_the_field(path: list[Any], value: Any, where: str, reason: str) -> None:

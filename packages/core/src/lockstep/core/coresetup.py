@@ -253,7 +253,7 @@ def _instruments(
         if venue not in venues:
             v.fail(f"{path}.venue", f"venue {venue!r} is not declared in venues")
         ccy = obj["quote_currency"]
-        if ccy not in currencies:
+        if not isinstance(ccy, str) or ccy not in currencies:
             v.fail(f"{path}.quote_currency", f"currency {ccy!r} is not declared in currencies")
         pp = v.integer(obj, "price_precision", path, 0, MAX_PRECISION)
         sp = v.integer(obj, "size_precision", path, 0, MAX_PRECISION)
@@ -309,7 +309,7 @@ def _risk(
 
 def _priority(value: object) -> tuple[str, ...]:
     items = _array(value, "$.source_priority")
-    if sorted(items) != sorted(SOURCES) or len(items) != len(SOURCES):
+    if not all(isinstance(item, str) for item in items) or sorted(items) != sorted(SOURCES):
         v.fail("$.source_priority", f"must list each of {list(SOURCES)} exactly once")
     return tuple(items)
 
