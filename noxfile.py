@@ -6,6 +6,9 @@
     nox -s demo               run every bundled golden case through the Python core
     nox -s governance         ADRs, native change records (diff rule), ownership matrix,
                               generated docs; `-- --base REV` sets the diff base
+    nox -s native             Rust lane: cargo fmt/clippy/test, build lockstep-native with
+                              maturin, whole suite + parity suite with LOCKSTEP_ENGINE=rust
+    nox -s fuzz               differential fuzzing of both backends (many more examples)
 
 Every session builds its own virtualenv (venv backend) and installs the four
 distributions from their local paths, in dependency order.
@@ -73,6 +76,8 @@ def tests(session: nox.Session) -> None:
     session.run(
         "pytest",
         "--import-mode=importlib",
+        # Parity needs the native extension: the native lane runs it.
+        "--ignore=tests/native",
         *session.posargs,
     )
 
@@ -150,3 +155,130 @@ def governance(session: nox.Session) -> None:
             failed.append(" ".join(step[:4]))
     if failed:
         session.error("governance failed: " + "; ".join(failed))
+
+
+RUST = ROOT / "rust"
+BINDINGS = RUST / "lockstep-python"
+CARGO_ENV = {"CARGO_TERM_COLOR": "never"}
+
+
+def install_native(session: nox.Session) -> None:
+    """Build lockstep-native with maturin (release) and install it with the four distributions.
+
+    maturin builds in rust/target, the directory the cargo steps use, so one
+    CI run compiles the dependencies once per profile.
+    """
+    session.install("maturin>=1.7,<2")
+    wheels = Path(session.create_tmp()) / "wheels"
+    session.run(
+        "maturin",
+        "build",
+        "--release",
+        "--quiet",
+        "--manifest-path",
+        str(BINDINGS / "Cargo.toml"),
+        "--interpreter",
+        "python",
+        "--out",
+        str(wheels),
+        env=CARGO_ENV,
+    )
+    built = sorted(wheels.glob("lockstep_native-*.whl"))
+    if not built:
+        session.error(f"maturin produced no lockstep_native wheel in {wheels}")
+    install_lockstep(session)
+    session.install("--force-reinstall", "--no-deps", str(built[-1]))
+    session.install(*TEST_DEPS)
+    # A native lane without the extension would test nothing new: fail, never skip.
+    session.run(
+        "python",
+        "-c",
+        "import lockstep_native; print('lockstep_native', lockstep_native.__version__)",
+    )
+
+
+@nox.session(python=PYTHON)
+def native(session: nox.Session) -> None:
+    """The Rust lane: fmt, clippy, cargo test, then every Python test on the rust backend.
+
+    `LOCKSTEP_ENGINE=rust` makes every `build_core()` without an explicit
+    backend native, so the whole suite runs against the extension, and
+    tests/native adds the parity suite (golden bytes, differential fuzzing,
+    blocks and crossings). Tests that need the Python core say so explicitly.
+    """
+    cargo = ("cargo",)
+    with session.chdir(RUST):
+        session.run(*cargo, "fmt", "--all", "--check", external=True, env=CARGO_ENV)
+        session.run(
+            *cargo, "clippy", "--all-targets", "--", "-D", "warnings", external=True, env=CARGO_ENV
+        )
+        session.run(
+            *cargo, "test", "--release", "-p", "lockstep-core", external=True, env=CARGO_ENV
+        )
+    install_native(session)
+    session.run(
+        "pytest", "--import-mode=importlib", *session.posargs, env={"LOCKSTEP_ENGINE": "rust"}
+    )
+
+
+@nox.session(python=PYTHON)
+def fuzz(session: nox.Session) -> None:
+    """Differential fuzzing, longer than CI: `nox -s fuzz -- 20000` sets the example count.
+
+    Diverging streams are shrunk by hypothesis and saved under
+    build/fuzz-failures/ as golden-case directories.
+    """
+    examples = session.posargs[0] if session.posargs else "5000"
+    install_native(session)
+    session.run(
+        "pytest",
+        "--import-mode=importlib",
+        "tests/native/test_parity.py",
+        "-k",
+        "random_streams or blocks_agree",
+        env={"LOCKSTEP_FUZZ_EXAMPLES": examples},
+    )
+
+
+# Pinned so the site builds the same everywhere. selenium 4.52 needs a certifi
+# newer than the index serves; ruff lets mkdocstrings format signatures.
+DOCS_DEPS = (
+    "mkdocs==1.6.1",
+    "mkdocs-material==9.8.1",
+    "mkdocstrings[python]==1.0.8",
+    "mkdocstrings-python==2.0.11",
+    "ruff==0.17.6",
+    "selenium==4.51.0",
+)
+
+
+@nox.session(python=PYTHON)
+def docs(session: nox.Session) -> None:
+    """Build the documentation site with --strict, then check it renders in headless Chromium.
+
+    Needs chromium, chromedriver and Graphviz `dot` from Debian:
+    `.ci/install-chromium.sh` installs them (CI runs it before this lane);
+    without them the build or the browser tests fail and say so. The site is
+    written to site/ and the screenshots to build/docs-artifacts/. The
+    distributions are installed (non-editable) because the build imports them:
+    the ownership matrix verdicts, the CLI reference and the Quick start output
+    come from the installed code. Extra arguments go to pytest.
+    """
+    install_lockstep(session)
+    session.install(*DOCS_DEPS, *TEST_DEPS)
+    site_dir = ROOT / "site"
+    session.run(
+        *("mkdocs", "build", "--strict", "--clean", "--site-dir", str(site_dir)),
+        env={"NO_MKDOCS_2_WARNING": "1"},
+    )
+    session.run(
+        "pytest",
+        "--import-mode=importlib",
+        "tests/docs_site",
+        *session.posargs,
+        env={
+            "LOCKSTEP_DOCS_SITE": str(site_dir),
+            "LOCKSTEP_DOCS_ARTIFACTS": str(ROOT / "build" / "docs-artifacts"),
+            "NO_MKDOCS_2_WARNING": "1",
+        },
+    )

@@ -8,12 +8,16 @@ import sys
 from pathlib import Path
 
 from lockstep.core.canonical import canonical_json
-from testkit import SETUP, T0, bar
+from testkit import SETUP, T0, bar, python_only_env
 
 
-def _cli(*args: str) -> subprocess.CompletedProcess[str]:
+def _cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "lockstep.core", *args], capture_output=True, text=True, check=False
+        [sys.executable, "-m", "lockstep.core", *args],
+        capture_output=True,
+        text=True,
+        check=False,
+        env=env,
     )
 
 
@@ -54,7 +58,7 @@ def test_broken_json_exits_2_with_the_line(tmp_path: Path) -> None:
 
 def test_missing_native_backend_exits_3(tmp_path: Path) -> None:
     case = _case(tmp_path, [json.dumps(bar(T0, 100, 101, 99, 100))])
-    result = _cli("trace", str(case), "--backend", "rust")
+    result = _cli("trace", str(case), "--backend", "rust", env=python_only_env(tmp_path))
     assert result.returncode == 3
     assert "NativeBackendUnavailable" not in result.stderr  # a message, not a traceback
     assert "lockstep_native" in result.stderr

@@ -27,6 +27,15 @@ def _buy_and_fill(core: Any) -> list[dict[str, Any]]:
     return records
 
 
+def _python_core(mode: str) -> Any:
+    """The Python core: these tests break its Portfolio on purpose to see the checker react.
+
+    The native core's checker is exercised by its own cargo tests and by parity
+    on the golden cases; here only the Python one can be sabotaged from outside.
+    """
+    return build_core(_setup(mode), backend="python")
+
+
 def _setup(mode: str) -> dict[str, Any]:
     setup = copy.deepcopy(SETUP)
     setup["invariant_mode"] = mode
@@ -35,7 +44,7 @@ def _setup(mode: str) -> dict[str, Any]:
 
 def test_strict_mode_raises_and_then_refuses_input(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(Portfolio, "commit", _leaky_commit)
-    core = build_core(_setup("strict"))
+    core = _python_core("strict")
     with pytest.raises(InvariantViolation, match="cash in USD"):
         _buy_and_fill(core)
     with pytest.raises(CoreFailed, match="invariant violation"):
@@ -44,7 +53,7 @@ def test_strict_mode_raises_and_then_refuses_input(monkeypatch: pytest.MonkeyPat
 
 def test_warn_mode_records_a_diagnostic_and_warns(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(Portfolio, "commit", _leaky_commit)
-    core = build_core(_setup("warn"))
+    core = _python_core("warn")
     with pytest.warns(RuntimeWarning, match="cash in USD"):
         records = _buy_and_fill(core)
     codes = [d["code"] for r in records for d in r["diagnostics"]]
@@ -53,7 +62,7 @@ def test_warn_mode_records_a_diagnostic_and_warns(monkeypatch: pytest.MonkeyPatc
 
 def test_off_mode_checks_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(Portfolio, "commit", _leaky_commit)
-    core = build_core(_setup("off"))
+    core = _python_core("off")
     records = _buy_and_fill(core)
     assert all(d["code"] != "INVARIANT_WARNING" for r in records for d in r["diagnostics"])
 

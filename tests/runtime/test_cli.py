@@ -3,18 +3,18 @@
 from __future__ import annotations
 
 import csv
-import importlib.util
 import shutil
 import sqlite3
 from pathlib import Path
 
 import pytest
 
+from lockstep.core import resolve_backend
 from runtime_kit import daily_rows, run_cli, write_dataset
+from testkit import python_only_env
 
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLE = REPO / "examples" / "sma_cross.py"
-NATIVE = importlib.util.find_spec("lockstep_native") is not None
 
 
 @pytest.fixture(scope="module")
@@ -61,7 +61,7 @@ def test_backtest_writes_store_and_trades(daily_run: Path) -> None:
     assert set(rows[0]) >= {"entry_time", "exit_time", "entry_price", "exit_price", "pnl", "fees"}
     conn = sqlite3.connect(daily_run / "run.db")
     meta = dict(conn.execute("SELECT key, value FROM meta"))
-    assert meta["status"] == '"complete"' and meta["engine"] == '"python"'
+    assert meta["status"] == '"complete"' and meta["engine"] == f'"{resolve_backend()}"'
     assert '"fast": 8' in meta["params"]
 
 
@@ -228,11 +228,18 @@ def test_strategy_that_raises_exits_2_with_location(tmp_path: Path) -> None:
     assert bad.returncode == 2 and f"{syntax}:1: syntax error" in bad.stderr
 
 
-@pytest.mark.skipif(NATIVE, reason="the native core is installed here")
 def test_rust_engine_unavailable_exits_3_and_writes_nothing(tmp_path: Path) -> None:
     out = tmp_path / "o"
     result = run_cli(
-        "backtest", "sma_cross", "--data", "daily", "--engine", "rust", "--out", str(out)
+        "backtest",
+        "sma_cross",
+        "--data",
+        "daily",
+        "--engine",
+        "rust",
+        "--out",
+        str(out),
+        env=python_only_env(tmp_path),
     )
     assert result.returncode == 3
     assert "backend 'rust' was requested" in result.stderr and "Traceback" not in result.stderr

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import importlib.util
+import sys
 from pathlib import Path
 
 import pytest
@@ -11,8 +11,11 @@ from lockstep.adapters import load_dataset, setup_for
 from lockstep.core import NativeBackendUnavailable
 from lockstep.runtime import Strategy, run_backtest
 
-NATIVE = importlib.util.find_spec("lockstep_native") is not None
-pytestmark = pytest.mark.skipif(NATIVE, reason="the native core is installed here")
+
+@pytest.fixture(autouse=True)
+def python_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every test here sees a Python-only install, also in the native lane."""
+    monkeypatch.setitem(sys.modules, "lockstep_native", None)
 
 
 def test_rust_raises_and_writes_no_store(tmp_path: Path) -> None:

@@ -74,7 +74,7 @@ def daily_rows(bars: Sequence[tuple[str, str, str, str]], start_day: int = 1) ->
 
 
 def run_cli(
-    *args: str, cwd: Path | None = None, timeout: float = 180
+    *args: str, cwd: Path | None = None, timeout: float = 180, env: Mapping[str, str] | None = None
 ) -> subprocess.CompletedProcess[str]:
     """``python -m lockstep.runtime.cli ARGS`` in a subprocess, output captured as text."""
     return subprocess.run(
@@ -83,6 +83,6 @@ def run_cli(
         text=True,
         cwd=cwd,
         timeout=timeout,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        env={**(os.environ if env is None else env), "PYTHONUNBUFFERED": "1"},
         check=False,
     )

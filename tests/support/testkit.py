@@ -7,6 +7,8 @@ out-of-range values, illegal intents and reports that race cancels.
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
 from typing import Any
 
 from hypothesis import strategies as st
@@ -331,3 +333,20 @@ def streams(draw: st.DrawFn, max_items: int = 40) -> list[dict[str, Any]]:
                 member["producer_index"] = i
             items.append({"kind": "event_group", "events": members})
     return items
+
+
+NATIVE_HIDDEN_MESSAGE = "lockstep_native is hidden by this test (a Python-only install)"
+
+
+def python_only_env(tmp_path: Path) -> dict[str, str]:
+    """Environment for a subprocess in which ``import lockstep_native`` fails.
+
+    A shadow module earlier on ``PYTHONPATH`` raises ImportError, so the test
+    sees a Python-only install in every lane, including the native one where
+    the real extension is installed (tests run in both lanes and never skip).
+    """
+    shadow = tmp_path / "python-only"
+    shadow.mkdir(exist_ok=True)
+    (shadow / "lockstep_native.py").write_text(f"raise ImportError({NATIVE_HIDDEN_MESSAGE!r})\n")
+    path = os.environ.get("PYTHONPATH")
+    return {**os.environ, "PYTHONPATH": f"{shadow}{os.pathsep}{path}" if path else str(shadow)}

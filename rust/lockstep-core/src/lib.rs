@@ -25,6 +25,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod batch;
 pub mod canonical;
 pub mod cases;
 pub mod checkpoint;
@@ -43,6 +44,7 @@ pub mod sequencer;
 pub mod state;
 pub mod validate;
 
+pub use batch::{BlockError, BlockOptions, BlockOutput, WakeFilter};
 pub use canonical::{canonical_json, sha256_hex, GENESIS_HASH};
 pub use coresetup::CoreSetup;
 pub use engine::Core;

@@ -16,10 +16,13 @@ from typing import Any
 from lockstep.core.coresetup import CoreSetup
 from lockstep.core.engine import Core
 from lockstep.core.errors import NativeBackendUnavailable
+from lockstep.core.native import NativeCore
 
 BACKENDS = ("python", "rust")
 ENV_VAR = "LOCKSTEP_ENGINE"
 NATIVE_MODULE = "lockstep_native"
+NATIVE_BOUNDARY = "block"
+"""The boundary protocol ``lockstep_native.BOUNDARY`` must name (see lockstep.core.native)."""
 INSTALL_HINT = (
     "install the native extension with `pip install lockstep-native` or build it from "
     "rust/lockstep-python with `maturin develop`; or choose backend='python'"
@@ -34,7 +37,9 @@ def resolve_backend(backend: str | None = None) -> str:
     return chosen
 
 
-def build_core(setup: CoreSetup | Mapping[str, Any], backend: str | None = None) -> Any:
+def build_core(
+    setup: CoreSetup | Mapping[str, Any], backend: str | None = None
+) -> Core | NativeCore:
     """Build a core for ``setup`` on the chosen backend.
 
     ``backend=None`` reads ``LOCKSTEP_ENGINE`` and defaults to ``python``.
@@ -46,17 +51,18 @@ def build_core(setup: CoreSetup | Mapping[str, Any], backend: str | None = None)
     return _build_native(parsed)
 
 
-def _build_native(setup: CoreSetup) -> Any:
+def _build_native(setup: CoreSetup) -> NativeCore:
     try:
         module = importlib.import_module(NATIVE_MODULE)
-    except ImportError as err:
+    except Exception as err:  # ImportError, or a broken build failing at import
         raise NativeBackendUnavailable(
             f"backend 'rust' was requested but {NATIVE_MODULE} cannot be imported ({err}); {INSTALL_HINT}"
         ) from err
-    factory = getattr(module, "build_core", None)
-    if factory is None:
+    if getattr(module, "BOUNDARY", None) != NATIVE_BOUNDARY or not hasattr(module, "NativeCore"):
         raise NativeBackendUnavailable(
-            f"backend 'rust' was requested but {NATIVE_MODULE} has no build_core(); "
-            f"the installed extension is incomplete or too old; {INSTALL_HINT}"
+            f"backend 'rust' was requested but the installed {NATIVE_MODULE} "
+            f"({getattr(module, '__file__', '?')}, version {getattr(module, '__version__', '?')}) "
+            f"does not speak the {NATIVE_BOUNDARY!r} boundary this lockstep-core expects; "
+            f"it is incomplete or from another release; {INSTALL_HINT}"
         )
-    return factory(dict(setup.raw))
+    return NativeCore(setup, module)

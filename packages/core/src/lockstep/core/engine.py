@@ -10,12 +10,13 @@ way, so a replay of the inputs reproduces every record.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from lockstep.contracts.schemas import ContractViolation
 from lockstep.contracts.schemas import validate as validate_contract
 from lockstep.core import fixedpoint as fp
+from lockstep.core.block import BlockResult, ItemCursor, WakeSpec, run_block
 from lockstep.core.canonical import GENESIS_HASH, canonical_json_unchecked, sha256_hex
 from lockstep.core.coresetup import CoreSetup
 from lockstep.core.errors import CoreFailed, InputError, InvariantViolation, SequenceError
@@ -153,6 +154,24 @@ class Core:
         for item in items:
             out.extend(self.step(item))
         return out
+
+    def step_block(
+        self,
+        items: Iterable[Mapping[str, Any]] | bytes,
+        *,
+        wake: WakeSpec | None = None,
+        hash_at: Sequence[int] = (),
+    ) -> BlockResult:
+        """Step items until the block ends, one is refused or ``wake`` matches.
+
+        ``items`` may be JSON-lines bytes. See :mod:`lockstep.core.block`; the
+        native core does the same in one call.
+        """
+        return run_block(self.step, lambda: self.last_seq_id, self.state_hash, items, wake, hash_at)
+
+    def open_block(self, items: Sequence[Mapping[str, Any]] | bytes) -> ItemCursor:
+        """A cursor that runs ``items`` in stretches, each up to the next wake-up."""
+        return ItemCursor(self, items)
 
     def snapshot(self) -> dict[str, Any]:
         return {"business": self._business(), "engine": self._engine_state()}

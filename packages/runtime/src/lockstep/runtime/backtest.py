@@ -25,12 +25,14 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from importlib import metadata
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
 from lockstep.adapters import Dataset, Feed, instruments_from_setup, load_dataset, merge_feeds
 from lockstep.adapters.data import data_digest
 from lockstep.core import CoreSetup, build_core, canonical_json, resolve_backend
+from lockstep.core.block import WakeSpec
 from lockstep.runtime.context import Context
 from lockstep.runtime.errors import StrategyError
 from lockstep.runtime.ledger import Ledger
@@ -46,6 +48,8 @@ DISTRIBUTIONS = ("lockstep-contracts", "lockstep-core", "lockstep-adapters", "lo
 MAX_REACTION_ROUNDS = 100
 """Intent batches a strategy may send in reaction to its own reports within one time step."""
 DEFAULT_CHECKPOINT_EVERY = 10_000
+BLOCK_SIZE = 4096
+"""Feed items handed to the core per step_block call at most (bounds memory, not crossings)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +75,8 @@ class BacktestResult:
     elapsed_seconds: float
     store_path: Path | None = None
     setup: Mapping[str, Any] = field(default_factory=dict)
+    crossings: int | None = None
+    """Calls into the native core (None on the Python backend, which has no boundary)."""
 
     @property
     def bars_per_second(self) -> float:
@@ -148,8 +154,7 @@ def run_backtest(
         if run_store is not None:
             run_store.start(meta)
         run.start()
-        for item in merge_feeds(feeds):
-            run.feed(item)
+        run.feed_all(merge_feeds(feeds))
         run.stop()
         elapsed = time.perf_counter() - started
         curve = run.curve
@@ -175,6 +180,7 @@ def run_backtest(
             elapsed_seconds=elapsed,
             store_path=run_store.path if run_store is not None else None,
             setup=normalized,
+            crossings=getattr(core, "crossings", None),
         )
         if run_store is not None:
             run.final_checkpoint()
@@ -219,6 +225,14 @@ class _Run:
         cls = type(strategy)
         self.wants_fill = cls.on_fill is not Strategy.on_fill
         self.wants_order = cls.on_order is not Strategy.on_order
+        self.wake = WakeSpec(
+            event_types=self.subs.event_types,
+            instruments=self.subs.instruments,
+            timers=self.subs.timers,
+            fills=self.wants_fill,
+            transitions=self.wants_order,
+            strategy_id=self.sid,
+        )
         self.inputs = self.records = self.bars = 0
         self.batches = self.intent_count = self.rejected = 0
         self._since_checkpoint = 0
@@ -232,10 +246,34 @@ class _Run:
         self._submit_and_react()
         self._step_done()
 
-    def feed(self, item: Mapping[str, Any]) -> None:
-        records = self._commit(item)
+    def feed_all(self, items: Iterable[Mapping[str, Any]]) -> None:
+        """Feed market data in blocks; the core stops a block where the strategy must wake.
+
+        On the native backend one block is one boundary crossing, so crossings
+        follow strategy wake-ups, not events (ADR 0012).
+        """
+        source = iter(items)
+        while block := list(islice(source, BLOCK_SIZE)):
+            cursor = self.core.open_block(block)
+            done = 0
+            while done < len(block):
+                result = cursor.run(wake=self.wake)
+                last = result.consumed - 1
+                for n, records in enumerate(result.per_item()):
+                    self._after_commit(block[done + n], records, wake=result.woke and n == last)
+                done += result.consumed
+                result.raise_error()
+                if result.consumed == 0:
+                    break
+
+    def _after_commit(
+        self, item: Mapping[str, Any], records: list[dict[str, Any]], *, wake: bool
+    ) -> None:
+        """Everything the loop does for one committed feed item (wake only if it may)."""
+        self._record(item, records)
         self.bars += len(item["events"]) if item["kind"] == "event_group" else 1
-        self._react(self._wakes(records))
+        if wake:
+            self._react(self._wakes(records))
         self.curve.sample(self.ledger.clock)
         self._step_done()
 
@@ -252,6 +290,11 @@ class _Run:
 
     def _commit(self, item: Mapping[str, Any]) -> list[dict[str, Any]]:
         records: list[dict[str, Any]] = self.core.step(item)
+        self._record(item, records)
+        return records
+
+    def _record(self, item: Mapping[str, Any], records: list[dict[str, Any]]) -> None:
+        """Store, ledger and trade book bookkeeping for one committed item."""
         self.inputs += 1
         if self.store is not None:
             # Items are the runtime's own (feeds give ints; batches were float-checked).
@@ -263,7 +306,6 @@ class _Run:
                 self.book.on_fill(fill, self.ledger.clock)
         self.records += len(records)
         self._since_checkpoint += len(records)
-        return records
 
     def _react(self, wakes: list[tuple[str, object]]) -> None:
         rounds = 0

@@ -63,6 +63,8 @@ class StoredRecord:
     """Canonical JSON of the whole record, hash included."""
     hash: str
     prev_hash: str
+    consistent: bool = True
+    """False when the seq_id/origin/hash/prev_hash columns disagree with ``record``."""
 
 
 class RunStore:
@@ -270,10 +272,29 @@ class RunStore:
             yield seq, self._json("inputs", str(seq), text)
 
     def records(self) -> Iterator[StoredRecord]:
+        """Stored records in order, each with a consistency check of its columns.
+
+        SQLite compares the indexed columns with the fields inside the record
+        text (``json_extract``), so a verifier that matches record texts
+        also catches a column edited on its own, without parsing in Python.
+        """
         for row in self._query(
-            "SELECT seq_id, origin, record, hash, prev_hash FROM records ORDER BY seq_id"
+            "SELECT seq_id, origin, record, hash, prev_hash, "
+            "CASE WHEN json_valid(record) THEN "
+            "json_extract(record, '$.seq_id', '$.origin', '$.hash', '$.prev_hash') "
+            "IS json_array(seq_id, origin, hash, prev_hash) ELSE 0 END "
+            "FROM records ORDER BY seq_id"
         ):
-            yield StoredRecord(*row)
+            seq_id, origin, record, digest, prev_hash, consistent = row
+            yield StoredRecord(seq_id, origin, record, digest, prev_hash, bool(consistent))
+
+    def input_texts(self) -> Iterator[tuple[int, str]]:
+        """Stored inputs as their JSON text, for replay in blocks (no parsing here)."""
+        yield from self._query("SELECT seq, item FROM inputs ORDER BY seq")
+
+    def checkpoint_hashes(self) -> list[tuple[int, str]]:
+        """``(seq_id, state_hash)`` of every checkpoint, without the snapshots."""
+        return list(self._query("SELECT seq_id, state_hash FROM checkpoints ORDER BY seq_id"))
 
     def checkpoints(self) -> Iterator[tuple[int, str, str]]:
         """``(seq_id, snapshot JSON, state_hash)`` in order."""

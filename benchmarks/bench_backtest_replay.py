@@ -1,0 +1,166 @@
+"""Backtest and replay-verify benchmarks on both backends.
+
+    python benchmarks/bench_backtest_replay.py [--bars N] [--replay-events N] [--backends python,rust]
+
+1. **backtest**: the built-in ``sma_cross`` strategy (Python) over N seeded
+   minute bars on three instruments, with the run store on; bars/s, the
+   number of boundary crossings, peak memory.
+2. **replay_verify**: ``lockstep replay verify`` of a stored run whose input
+   log holds ``--replay-events`` events (made once by a backtest on the
+   fastest available backend); inputs/s and records/s, crossings, peak memory.
+
+Results go to ``benchmarks/results/{backtest,replay_verify}.json`` with the
+machine, the baseline (the Python backend) and ratios. Each measurement runs
+in its own interpreter. Nothing here asserts a speed; tests only run a tiny
+size to check the script works.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import random
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from harness import (
+    RESULTS,
+    peak_rss_mib,
+    print_table,
+    run_worker,
+    timed,
+    write_result,
+)
+
+SEED = 7
+MINUTE_NS = 60 * 1_000_000_000
+START_NS = 1_709_818_260 * 1_000_000_000  # 2024-03-07 14:31 UTC
+STRATEGY = "sma_cross"
+
+
+def _feeds(bars: int) -> tuple[list[Any], dict[str, Any]]:
+    """Seeded random-walk minute bars for the instruments of the bundled minute set."""
+    from lockstep.adapters import MemoryFeed, bar_event, load_dataset, setup_for
+
+    dataset = load_dataset("minute")
+    setup = setup_for(dataset, cash="1000000")
+    per = max(1, bars // len(dataset.instruments))
+    feeds = []
+    for k, inst in enumerate(dataset.instruments):
+        rng = random.Random(SEED * 100 + k)
+        tick = inst.tick_size
+        price = 10_000 * tick * (k + 2)
+        events = []
+        for n in range(per):
+            opened = price
+            price = max(50 * tick, price + rng.randrange(-20, 21) * tick)
+            high = max(opened, price) + rng.randrange(0, 6) * tick
+            low = max(tick, min(opened, price) - rng.randrange(0, 6) * tick)
+            t = START_NS + n * MINUTE_NS
+            events.append(
+                bar_event(t, inst.venue, inst.id, opened, high, low, price, rng.randrange(1, 5000))
+            )
+        feeds.append(MemoryFeed(events, name=f"walk-{inst.id}", instrument=inst))
+    return feeds, setup
+
+
+def _backtest(backend: str, bars: int, store: Path | None) -> dict[str, Any]:
+    from lockstep.runtime import run_backtest
+    from lockstep.runtime.registry import load_strategy_class
+
+    feeds, setup = _feeds(bars)
+    strategy = load_strategy_class(STRATEGY)()
+    result, seconds = timed(
+        lambda: run_backtest(strategy, feeds, setup, engine=backend, store=store, overwrite=True)
+    )
+    return {
+        "backend": backend,
+        "bars": result.bars,
+        "records": result.records,
+        "intent_batches": result.intent_batches,
+        "seconds": round(seconds, 3),
+        "bars_per_s": round(result.bars / seconds),
+        "crossings": result.crossings,
+        "peak_rss_mib": peak_rss_mib(),
+        "final_state_hash": result.final_state_hash,
+    }
+
+
+def _replay(backend: str, store: Path) -> dict[str, Any]:
+    from lockstep.runtime.replay import verify_run
+
+    report, seconds = timed(lambda: verify_run(store, backend=backend))
+    if not report.ok:
+        raise SystemExit(f"replay verify failed on {backend}: {report}")
+    return {
+        "backend": backend,
+        "inputs": report.inputs_checked,
+        "records": report.records_checked,
+        "seconds": round(seconds, 3),
+        "inputs_per_s": round(report.inputs_checked / seconds),
+        "records_per_s": round(report.records_checked / seconds),
+        "crossings": report.crossings,
+        "peak_rss_mib": peak_rss_mib(),
+    }
+
+
+def worker(argv: list[str]) -> None:
+    kind, backend, size, store = argv[0], argv[1], int(argv[2]), argv[3]
+    path = Path(store) if store != "-" else None
+    if kind == "backtest":
+        row = _backtest(backend, size, path)
+    else:
+        assert path is not None
+        row = _replay(backend, path)
+    print(json.dumps(row))
+
+
+def main() -> None:
+    if len(sys.argv) > 1 and sys.argv[1] == "--worker":
+        worker(sys.argv[2:])
+        return
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--bars", type=int, default=60_000)
+    parser.add_argument("--replay-events", type=int, default=1_000_000)
+    parser.add_argument("--backends", default="python,rust")
+    parser.add_argument("--out", type=Path, default=RESULTS)
+    args = parser.parse_args()
+    backends = args.backends.split(",")
+    if "rust" in backends and importlib.util.find_spec("lockstep_native") is None:
+        raise SystemExit("the rust backend is not installed (build it with `nox -s native`)")
+    script = Path(__file__).resolve()
+    with tempfile.TemporaryDirectory() as tmp:
+        rows = [
+            run_worker(script, ["backtest", b, str(args.bars), str(Path(tmp) / f"bt-{b}.db")])
+            for b in backends
+        ]
+        if len({r["final_state_hash"] for r in rows}) != 1:
+            raise SystemExit(f"backends disagree on the final state: {rows}")
+        params = {"bars": args.bars, "strategy": STRATEGY, "instruments": 3, "store": True}
+        out = write_result("backtest", params, rows, "bars_per_s", args.out / "backtest.json")
+        print(f"backtest -> {out}")
+        print_table(
+            rows, ["backend", "bars_per_s", "seconds", "crossings", "peak_rss_mib", "ratio"]
+        )
+
+        log = Path(tmp) / "replay.db"
+        maker = "rust" if "rust" in backends else backends[0]
+        run_worker(script, ["backtest", maker, str(args.replay_events), str(log)])
+        rows = [run_worker(script, ["replay", b, "0", str(log)]) for b in backends]
+        params = {"events": args.replay_events, "log_made_by": maker, "strategy": STRATEGY}
+        out = write_result(
+            "replay_verify", params, rows, "inputs_per_s", args.out / "replay_verify.json"
+        )
+        print(f"replay_verify -> {out}")
+        print_table(
+            rows, ["backend", "inputs_per_s", "records_per_s", "seconds", "crossings", "ratio"]
+        )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,200 @@
+"""The ``rust`` backend: the Python face of the ``lockstep_native`` extension.
+
+:class:`NativeCore` has the public surface of :class:`lockstep.core.Core`
+(``step``, ``apply``, ``apply_many``, ``step_block``, ``snapshot``,
+``restore``, ``state_hash``, ``last_seq_id``, ``clock``, ``last_hash``) and
+raises the same exception types with the same paths. Items cross the boundary
+as one JSON-lines blob per call and records come back as canonical JSON lines
+(ADR 0011 explains the encoding and its measurement); no call is made per item
+inside a block. ``crossings`` counts calls into the extension, so benchmarks
+can report them.
+"""
+
+from __future__ import annotations
+
+import json
+import warnings
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from lockstep.core.block import BlockResult, WakeSpec
+from lockstep.core.coresetup import CoreSetup
+from lockstep.core.errors import (
+    CoreFailed,
+    InputError,
+    InvariantViolation,
+    LockstepError,
+    SequenceError,
+    SetupError,
+)
+
+_ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=True)
+
+
+def encode_items(items: Iterable[Mapping[str, Any]]) -> bytes:
+    """Items as JSON lines: the block encoding the native core reads.
+
+    ``json`` never writes a raw newline inside a value, so one item is one line.
+    """
+    return "".join(_ENCODER.encode(item) + "\n" for item in items).encode()
+
+
+def error_from_native(kind: str, path: str, reason: str) -> LockstepError:
+    """The Python core's exception for a native refusal ``(kind, path, reason)``."""
+    if kind == "InputError":
+        return InputError(path, reason)
+    if kind == "SequenceError":
+        return SequenceError(path, reason)
+    if kind == "SetupError":
+        return SetupError(path, reason)
+    if kind == "InvariantViolation":
+        return InvariantViolation(reason)
+    if kind == "CoreFailed":
+        return CoreFailed(reason)
+    return LockstepError(f"native core error {kind} at {path}: {reason}")
+
+
+class NativeCore:
+    """A core running in the Rust extension. Build it with ``build_core(..., backend="rust")``."""
+
+    backend = "rust"
+
+    def __init__(self, setup: CoreSetup, module: Any) -> None:
+        self.setup = setup
+        self._module = module
+        self._native = self._call(module.NativeCore, json.dumps(setup.raw))
+
+    # -- public surface (as lockstep.core.Core) -------------------------------------------
+
+    def step(self, item: Mapping[str, Any]) -> list[dict[str, Any]]:
+        """Commit one input item (or event group) and return every record it produced."""
+        result, _ = self._block(self._encode_one(item), None, ())
+        result.raise_error()
+        return result.records()
+
+    def apply(self, item: Mapping[str, Any]) -> dict[str, Any]:
+        """Commit one event envelope or intent batch and return its own trace record."""
+        line, messages = self._call(self._native.apply_json, self._encode_one(item).decode())
+        self._warn(messages)
+        record: dict[str, Any] = json.loads(line)
+        return record
+
+    def apply_many(self, items: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
+        """Commit items in order in one crossing; the result lists every record."""
+        result = self.step_block(items)
+        result.raise_error()
+        return result.records()
+
+    def step_block(
+        self,
+        items: Iterable[Mapping[str, Any]] | bytes,
+        *,
+        wake: WakeSpec | None = None,
+        hash_at: Sequence[int] = (),
+    ) -> BlockResult:
+        """See :mod:`lockstep.core.block`. ``items`` may already be JSON-lines bytes."""
+        return self.open_block(items).run(wake, hash_at)
+
+    def open_block(self, items: Iterable[Mapping[str, Any]] | bytes) -> NativeCursor:
+        """A cursor over ``items``, encoded once; each run is one crossing."""
+        return NativeCursor(self, items if isinstance(items, bytes) else self._encode_many(items))
+
+    def snapshot(self) -> dict[str, Any]:
+        snapshot: dict[str, Any] = json.loads(self._call(self._native.snapshot_json))
+        return snapshot
+
+    def state_hash(self) -> str:
+        digest: str = self._call(self._native.state_hash)
+        return digest
+
+    def restore(self, snapshot: Mapping[str, Any]) -> None:
+        """Load a checkpoint; refused whole (core unchanged) when it is not a valid state."""
+        try:
+            text = json.dumps(snapshot, allow_nan=False)
+        except (TypeError, ValueError) as err:
+            raise InputError("$", f"checkpoint is not a valid state: {err}") from None
+        self._call(self._native.restore_json, text)
+
+    @property
+    def last_seq_id(self) -> int:
+        seq_id: int = self._call(self._native.position)[0]
+        return seq_id
+
+    @property
+    def clock(self) -> int:
+        clock: int = self._call(self._native.position)[1]
+        return clock
+
+    @property
+    def last_hash(self) -> str:
+        last: str = self._call(self._native.position)[2]
+        return last
+
+    @property
+    def crossings(self) -> int:
+        """Calls into the extension so far (reading this counter is not one)."""
+        count: int = self._native.crossings
+        return count
+
+    # -- the boundary ---------------------------------------------------------------------
+
+    def _encode_one(self, item: Mapping[str, Any]) -> bytes:
+        return self._encode_many([item])
+
+    def _encode_many(self, items: Iterable[Mapping[str, Any]]) -> bytes:
+        try:
+            return encode_items(items)
+        except (TypeError, ValueError) as err:
+            raise InputError("$", f"item is not JSON: {err}") from None
+
+    def _block(
+        self, data: bytes, wake: WakeSpec | None, hash_at: Sequence[int], start: int = 0
+    ) -> tuple[BlockResult, int]:
+        """One crossing: run ``data`` from byte ``start``; the result and where to resume."""
+        consumed, end, counts, lines, hashes, woke, error, messages = self._call(
+            self._native.step_block,
+            data,
+            None if wake is None else wake.to_native(),
+            list(hash_at),
+            start,
+        )
+        self._warn(messages)
+        text = lines.decode()
+        result = BlockResult(
+            consumed,
+            list(counts),
+            woke,
+            None if error is None else error_from_native(*error[1:]),
+            dict(hashes),
+            _lines=text.split("\n")[:-1] if text else [],
+        )
+        return result, end
+
+    @staticmethod
+    def _warn(messages: Sequence[str]) -> None:
+        """Warn-mode invariant problems, as the Python core reports them."""
+        for message in messages:
+            warnings.warn(message, RuntimeWarning, stacklevel=4)
+
+    def _call(self, fn: Any, *args: Any) -> Any:
+        try:
+            return fn(*args)
+        except self._module.NativeError as err:
+            raise error_from_native(*err.args) from None
+
+
+class NativeCursor:
+    """A block encoded once; each :meth:`run` resumes at the byte where the last stopped."""
+
+    def __init__(self, core: NativeCore, data: bytes) -> None:
+        self._core = core
+        self._data = data
+        self._start = 0
+
+    @property
+    def done(self) -> bool:
+        return not self._data[self._start :].strip()
+
+    def run(self, wake: WakeSpec | None = None, hash_at: Sequence[int] = ()) -> BlockResult:
+        result, self._start = self._core._block(self._data, wake, hash_at, self._start)
+        return result

@@ -1,0 +1,214 @@
+//! `lockstep_native`: the thin PyO3 layer over `lockstep-core`.
+//!
+//! No engine logic lives here. The module converts at the boundary (JSON text
+//! and bytes in, canonical JSON lines out), maps core errors to plain
+//! `(kind, path, reason)` triples that `lockstep.core.native` turns into the
+//! Python core's exception types, counts crossings, and releases the
+//! interpreter while a block runs. Every call is per block, setup or
+//! checkpoint, never per item (ADR 0002, engine shape; record 0002).
+
+use lockstep_core::{BlockOptions, Core, CoreError, WakeFilter};
+use pyo3::create_exception;
+use pyo3::exceptions::PyException;
+use pyo3::prelude::*;
+use pyo3::pybacked::PyBackedBytes;
+use pyo3::types::PyBytes;
+
+create_exception!(
+    lockstep_native,
+    NativeError,
+    PyException,
+    "A refusal from the native core: args are (kind, path, reason)."
+);
+
+/// `(kind, path, reason)` of a core error; kinds name the Python exception types.
+fn describe(err: &CoreError) -> (&'static str, String, String) {
+    match err {
+        CoreError::Input { path, reason } => ("InputError", path.clone(), reason.clone()),
+        CoreError::Sequence { path, reason } => ("SequenceError", path.clone(), reason.clone()),
+        CoreError::Invariant(message) => ("InvariantViolation", String::new(), message.clone()),
+        CoreError::Failed(message) => ("CoreFailed", String::new(), message.clone()),
+    }
+}
+
+fn native_error(kind: &str, path: String, reason: String) -> PyErr {
+    NativeError::new_err((kind.to_string(), path, reason))
+}
+
+fn parse_json(text: &str, what: &str) -> PyResult<serde_json::Value> {
+    serde_json::from_str(text).map_err(|err| {
+        native_error(
+            "InputError",
+            "$".into(),
+            format!("{what} is not valid JSON: {err}"),
+        )
+    })
+}
+
+/// What one `step_block` call returns to Python.
+type BlockResult<'py> = (
+    usize,
+    usize,
+    Vec<u32>,
+    Bound<'py, PyBytes>,
+    Vec<(i64, String)>,
+    bool,
+    Option<(usize, &'static str, String, String)>,
+    Vec<String>,
+);
+
+/// A core instance owned by Python.
+#[pyclass(module = "lockstep_native", name = "NativeCore")]
+struct NativeCore {
+    core: Core,
+    crossings: u64,
+}
+
+#[pymethods]
+impl NativeCore {
+    /// Build a core from the setup as JSON text.
+    #[new]
+    fn new(setup_json: &str) -> PyResult<Self> {
+        let setup = parse_json(setup_json, "the setup")?;
+        let core = Core::new(&setup).map_err(|err| native_error("SetupError", err.path, err.reason))?;
+        Ok(NativeCore { core, crossings: 1 })
+    }
+
+    /// Run a block of JSON lines; see `lockstep_core::batch`.
+    ///
+    /// Starts at byte `start` of `data`. Returns `(consumed, end, counts,
+    /// record_lines, state_hashes, woke, error, warnings)`: `end` is the byte
+    /// offset to resume from, `error` is `(index, kind, path, reason)` or None
+    /// and `warnings` are the warn-mode invariant messages the block raised.
+    #[pyo3(signature = (data, wake=None, hash_at=Vec::new(), start=0))]
+    fn step_block<'py>(
+        &mut self,
+        py: Python<'py>,
+        data: PyBackedBytes,
+        wake: Option<WakeSpec>,
+        hash_at: Vec<i64>,
+        start: usize,
+    ) -> PyResult<BlockResult<'py>> {
+        self.crossings += 1;
+        if start > data.len() {
+            return Err(native_error(
+                "InputError",
+                "$".into(),
+                format!("start {start} is beyond the block's {} bytes", data.len()),
+            ));
+        }
+        let filter = wake.map(WakeSpec::into_filter);
+        let core = &mut self.core;
+        let out = py.detach(|| {
+            core.step_block(
+                &data[start..],
+                BlockOptions {
+                    wake: filter.as_ref(),
+                    hash_at: &hash_at,
+                },
+            )
+        });
+        let error = out.error.map(|e| {
+            let (kind, path, reason) = describe(&e.error);
+            (e.index, kind, path, reason)
+        });
+        Ok((
+            out.consumed,
+            start + out.end,
+            out.counts,
+            PyBytes::new(py, &out.records),
+            out.state_hashes,
+            out.woke,
+            error,
+            self.core.take_warnings(),
+        ))
+    }
+
+    /// The checkpoint as canonical JSON text.
+    fn snapshot_json(&mut self) -> String {
+        self.crossings += 1;
+        let snapshot = self.core.snapshot();
+        String::from_utf8(lockstep_core::canonical_json(&snapshot).expect("snapshots are canonical"))
+            .expect("canonical JSON is UTF-8")
+    }
+
+    /// Load a checkpoint given as JSON text (refused whole on any problem).
+    fn restore_json(&mut self, snapshot_json: &str) -> PyResult<()> {
+        self.crossings += 1;
+        let snapshot = parse_json(snapshot_json, "the checkpoint")?;
+        self.core.restore(&snapshot).map_err(|err| {
+            let (kind, path, reason) = describe(&err);
+            native_error(kind, path, reason)
+        })
+    }
+
+    fn state_hash(&mut self) -> String {
+        self.crossings += 1;
+        self.core.state_hash()
+    }
+
+    /// Commit one event or intent batch (JSON text); its own record as a canonical line.
+    ///
+    /// Per item by nature: `Core.apply` is the one-item API. Blocks go through
+    /// `step_block`.
+    fn apply_json(&mut self, item_json: &str) -> PyResult<(String, Vec<String>)> {
+        self.crossings += 1;
+        let item = parse_json(item_json, "the item")?;
+        let record = self.core.apply(&item).map_err(|err| {
+            let (kind, path, reason) = describe(&err);
+            native_error(kind, path, reason)
+        })?;
+        let line = String::from_utf8(record.canonical_bytes()).expect("canonical JSON is UTF-8");
+        Ok((line, self.core.take_warnings()))
+    }
+
+    /// `(last_seq_id, clock, last_hash)` in one crossing.
+    fn position(&mut self) -> (i64, i64, String) {
+        self.crossings += 1;
+        (
+            self.core.last_seq_id(),
+            self.core.clock(),
+            self.core.last_hash().to_string(),
+        )
+    }
+
+    /// Calls into this core so far (construction included).
+    #[getter]
+    fn crossings(&self) -> u64 {
+        self.crossings
+    }
+}
+
+/// The wake filter as Python passes it: a dict with the `WakeFilter` fields.
+#[derive(FromPyObject)]
+#[pyo3(from_item_all)]
+struct WakeSpec {
+    event_types: Vec<String>,
+    instruments: Option<Vec<String>>,
+    timers: Option<Vec<String>>,
+    fills: bool,
+    transitions: bool,
+    strategy_id: Option<String>,
+}
+
+impl WakeSpec {
+    fn into_filter(self) -> WakeFilter {
+        WakeFilter {
+            event_types: self.event_types,
+            instruments: self.instruments,
+            timers: self.timers,
+            fills: self.fills,
+            transitions: self.transitions,
+            strategy_id: self.strategy_id,
+        }
+    }
+}
+
+#[pymodule]
+fn lockstep_native(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<NativeCore>()?;
+    m.add("NativeError", m.py().get_type::<NativeError>())?;
+    m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    m.add("BOUNDARY", "block")?;
+    Ok(())
+}
