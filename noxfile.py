@@ -37,7 +37,19 @@ DISTRIBUTIONS: tuple[Path, ...] = (
 )
 
 # pyyaml: tests/tools exercises the governance checkers (imported from tools/).
-TEST_DEPS = ("pytest>=8", "hypothesis>=6.100", "jsonschema>=4.18", "pyyaml>=6", "tzdata")
+# pyarrow, pandas, matplotlib, rich: the optional feeds, report chart and progress
+# bar are tested too (their absence is tested by hiding them).
+TEST_DEPS = (
+    "pytest>=8",
+    "hypothesis>=6.100",
+    "jsonschema>=4.18",
+    "pyyaml>=6",
+    "tzdata",
+    "pyarrow>=14",
+    "pandas>=2.0",
+    "matplotlib>=3.7",
+    "rich>=13",
+)
 GOVERNANCE_DEPS = ("jsonschema>=4.18", "pyyaml>=6")
 # Pinned so that `nox -s lint` and pre-commit agree; bump together with
 # .pre-commit-config.yaml.
@@ -123,6 +135,7 @@ def demo(session: nox.Session) -> None:
     reproducing its contracts byte for byte.
     """
     install_lockstep(session)
+    session.install("matplotlib>=3.7")  # the report's equity chart (lockstep-runtime[report])
     session.run("lockstep", "demo", "--out", str(ROOT / "runs" / "demo"), *session.posargs)
     session.run("python", "-m", "lockstep.core", "demo")
 

@@ -1,10 +1,11 @@
-"""``lockstep``: run backtests, verify and inspect run stores, list data sets.
+"""``lockstep``: run backtests, verify, report and inspect run stores, list data and extensions.
 
 Exit codes:
   0  success
   1  verification failed (replay diverged, or the run is not complete)
   2  bad input or usage (unknown strategy or data, bad parameter, malformed data,
-     invalid setup, unreadable run store, strategy code that raised)
+     invalid setup, unreadable run store, strategy code that raised, bad config
+     file, extension that failed under --strict-extensions, missing optional package)
   3  the requested engine is unavailable (for example --engine rust without the native core)
   4  the core reported an invariant violation
   70 internal error (a bug in Lockstep; set LOCKSTEP_DEBUG=1 for the traceback)
@@ -16,11 +17,14 @@ import argparse
 import os
 import sys
 import traceback
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TypeVar
 
-from lockstep.adapters import list_datasets, load_dataset, setup_for
+from lockstep.adapters import Dataset, DatasetError, list_datasets, load_dataset, setup_for
+from lockstep.adapters.feeds.columnar import MissingDependencyError
 from lockstep.core import (
     BACKENDS,
     CoreFailed,
@@ -33,10 +37,21 @@ from lockstep.core import (
 )
 from lockstep.core.backend import ENV_VAR
 from lockstep.runtime.backtest import run_backtest
+from lockstep.runtime.config import RunConfig, load_config
 from lockstep.runtime.errors import StoreError, StrategyError
+from lockstep.runtime.extensions import (
+    BUILT_IN,
+    ExtensionError,
+    Extensions,
+    extension_directories,
+    load_extensions,
+)
 from lockstep.runtime.params import parse_assignments
+from lockstep.runtime.progress import Progress, expected_events, progress_enabled
 from lockstep.runtime.registry import builtin_strategies, load_strategy_class
 from lockstep.runtime.replay import verify_run
+from lockstep.runtime.report import chart_available, write_report
+from lockstep.runtime.sinks import RunResults, Sink
 from lockstep.runtime.store import RunStore
 from lockstep.runtime.strategy import Strategy
 from lockstep.runtime.summary import format_rows, summary_rows
@@ -49,6 +64,31 @@ EXIT_ENGINE_UNAVAILABLE = 3
 EXIT_INVARIANT = 4
 EXIT_INTERNAL = 70
 
+_T = TypeVar("_T")
+
+
+def _extension_options() -> argparse.ArgumentParser:
+    """Options shared by every command that looks at extensions."""
+    parent = argparse.ArgumentParser(add_help=False)
+    group = parent.add_argument_group("extensions")
+    group.add_argument(
+        "--extensions-dir",
+        dest="extension_dirs",
+        action="append",
+        default=[],
+        type=Path,
+        metavar="DIR",
+        help="also load extension files from DIR (repeatable; ./extensions and "
+        "$LOCKSTEP_EXTENSIONS are always looked at)",
+    )
+    group.add_argument(
+        "--strict-extensions",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="fail (exit 2) when any extension file fails to load, instead of warning",
+    )
+    return parent
+
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
@@ -58,34 +98,55 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    ext = _extension_options()
 
     bt = sub.add_parser(
         "backtest",
+        parents=[ext],
         help="run a strategy on data and store the run",
-        description="Run a strategy over a data set, print a summary, write DIR/run.db and DIR/trades.csv.",
+        description="Run a strategy over a data set, print a summary, write DIR/run.db, "
+        "DIR/trades.csv and the report (DIR/report.html, DIR/equity.png). Options given "
+        "here override the --config file's.",
     )
     bt.add_argument(
         "strategy",
         metavar="STRATEGY",
-        help="a .py file (FILE.py or FILE.py:Class), module:Class, or a built-in name "
-        f"({', '.join(builtin_strategies())})",
+        nargs="?",
+        help="a .py file (FILE.py or FILE.py:Class), module:Class, a built-in name "
+        f"({', '.join(builtin_strategies())}) or a name an extension registered "
+        "(required unless the config file sets strategy)",
+    )
+    bt.add_argument(
+        "--config", type=Path, metavar="FILE.toml", help="read the run's settings from a TOML file"
     )
     bt.add_argument(
         "--data",
-        required=True,
         metavar="NAME_OR_PATH",
-        help=f"bundled data set ({', '.join(list_datasets())}) or a directory with a dataset.json",
+        help=f"bundled data set ({', '.join(list_datasets())}), a source an extension "
+        "registered, or a directory with a dataset.json",
     )
     bt.add_argument(
-        "--cash", default="100000", help="starting cash in currency units (default 100000)"
+        "--data-option",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="pass an option to an extension source's factory (repeatable)",
     )
     bt.add_argument(
-        "--fee-ppm", type=int, default=0, help="simulated venue fee in parts per million"
+        "--cash", metavar="AMOUNT", help="starting cash in currency units (default 100000)"
+    )
+    bt.add_argument(
+        "--fee-ppm",
+        type=int,
+        default=None,
+        metavar="N",
+        help="simulated venue fee in parts per million (default 0)",
     )
     bt.add_argument(
         "--participation-bps",
         type=int,
         default=None,
+        metavar="N",
         help="cap fills at this share of each bar's volume (default: no cap)",
     )
     bt.add_argument(
@@ -99,13 +160,33 @@ def build_parser() -> argparse.ArgumentParser:
         help="override a declared strategy parameter (repeatable)",
     )
     bt.add_argument(
-        "--out", type=Path, help="output directory (default: runs/<strategy>-<UTC time>)"
+        "--out",
+        type=Path,
+        metavar="DIR",
+        help="output directory (default: runs/<strategy>-<UTC time>)",
     )
-    bt.add_argument("--overwrite", action="store_true", help="replace an existing DIR/run.db")
+    switches = (
+        ("--overwrite", "replace an existing DIR/run.db"),
+        (
+            "--skip-bad-rows",
+            "skip malformed data rows instead of failing (every skipped row is counted and "
+            "reported)",
+        ),
+        ("--report", "write report.html and equity.png into the output directory (default: on)"),
+        (
+            "--progress",
+            "show a progress bar on standard error (default: only when the output is a terminal)",
+        ),
+    )
+    for flag, text in switches:  # tri-state: None means "not given", so a config file decides
+        bt.add_argument(flag, action=argparse.BooleanOptionalAction, default=None, help=text)
     bt.add_argument(
-        "--skip-bad-rows",
-        action="store_true",
-        help="skip malformed data rows instead of failing (every skipped row is counted and reported)",
+        "--sink",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="also export the results with this sink (csv, parquet, sqlite, or an extension's; "
+        "repeatable)",
     )
 
     replay = sub.add_parser("replay", help="verify stored runs by replaying them")
@@ -129,6 +210,29 @@ def build_parser() -> argparse.ArgumentParser:
         help="replay on this engine (default: the run's)",
     )
 
+    report = sub.add_parser(
+        "report",
+        parents=[ext],
+        help="write the HTML report, equity chart and trade list of a stored run",
+        description="Write report.html (self-contained: inline CSS, chart embedded), equity.png "
+        "and trades.csv for a complete run. The chart needs matplotlib "
+        "(pip install 'lockstep-runtime[report]'); --no-chart writes the rest without it.",
+    )
+    report.add_argument("run", type=Path, metavar="RUN.db")
+    report.add_argument(
+        "--out", type=Path, metavar="DIR", help="output directory (default: the run's directory)"
+    )
+    report.add_argument(
+        "--no-chart", action="store_true", help="skip the chart (no matplotlib needed)"
+    )
+    report.add_argument(
+        "--sink",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="also export the results with this sink (repeatable)",
+    )
+
     runs = sub.add_parser("runs", help="list or show stored runs")
     runs_sub = runs.add_subparsers(dest="runs_command", required=True, metavar="COMMAND")
     runs_list = runs_sub.add_parser("list", help="list run stores (*.db) under a directory")
@@ -136,18 +240,36 @@ def build_parser() -> argparse.ArgumentParser:
     runs_show = runs_sub.add_parser("show", help="show a run's metadata and results")
     runs_show.add_argument("run", type=Path, metavar="RUN.db")
 
-    data = sub.add_parser("data", help="bundled data sets")
+    data = sub.add_parser("data", help="data sets and sources")
     data_sub = data.add_subparsers(dest="data_command", required=True, metavar="COMMAND")
-    data_sub.add_parser("list", help="list the bundled data sets")
+    data_sub.add_parser(
+        "list", parents=[ext], help="list the bundled data sets and the extension sources"
+    )
 
-    strategies = sub.add_parser("strategies", help="built-in strategies")
+    strategies = sub.add_parser("strategies", help="built-in and extension strategies")
     strategies_sub = strategies.add_subparsers(
         dest="strategies_command", required=True, metavar="COMMAND"
     )
-    strategies_sub.add_parser("list", help="list the built-in strategies and their parameters")
+    strategies_sub.add_parser(
+        "list", parents=[ext], help="list the strategies you can run by name, with parameters"
+    )
+
+    extensions = sub.add_parser("extensions", help="extension files")
+    extensions_sub = extensions.add_subparsers(
+        dest="extensions_command", required=True, metavar="COMMAND"
+    )
+    extensions_sub.add_parser(
+        "list",
+        parents=[ext],
+        help="show what the extension directories registered and which files failed",
+        description="Load every extension directory and list the strategies, sources and sinks "
+        "registered (with the file each came from) and every file that failed, with the reason. "
+        "Exit 0, or 2 with --strict-extensions when a file failed.",
+    )
 
     demo = sub.add_parser(
-        "demo", help="run the example strategy on the bundled daily data, store and verify it"
+        "demo",
+        help="run the example strategy on the bundled daily data, store, verify and report it",
     )
     demo.add_argument("--out", type=Path, default=Path("runs") / "demo", help="default: runs/demo")
     demo.add_argument("--engine", choices=BACKENDS, default=None)
@@ -163,6 +285,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (InvariantViolation, CoreFailed) as err:
         return _fail(EXIT_INVARIANT, f"invariant violated: {err}")
     except (InputError, SetupError, StrategyError, StoreError, UsageError) as err:
+        return _fail(EXIT_BAD_INPUT, str(err))
+    except LockstepError as err:  # config, extension, missing optional package, ...
         return _fail(EXIT_BAD_INPUT, str(err))
     except OSError as err:
         return _fail(EXIT_BAD_INPUT, f"{err.filename or ''}: {err.strerror or err}")
@@ -196,21 +320,145 @@ def _dispatch(args: argparse.Namespace) -> int:
         return _backtest(args)
     if args.command == "replay":
         return _verify(args.run, args.allow_incomplete, args.engine)
+    if args.command == "report":
+        return _report(args)
     if args.command == "runs":
         return _runs_list(args.directory) if args.runs_command == "list" else _runs_show(args.run)
     if args.command == "data":
-        return _data_list()
+        return _data_list(_extensions(args))
     if args.command == "strategies":
-        return _strategies_list()
-    from lockstep.runtime.demo import run_demo
+        return _strategies_list(_extensions(args))
+    if args.command == "extensions":
+        return _extensions_list(args)
+    return _demo(args.out, args.engine)
 
-    report = run_demo(args.out, engine=args.engine)
-    return EXIT_OK if report.ok else EXIT_VERIFY_FAILED
+
+# --------------------------------------------------------------------------- extensions
 
 
-def _make_strategy(spec: str, pairs: Sequence[str]) -> Strategy:
-    cls = load_strategy_class(spec)
-    overrides = parse_assignments(pairs)
+def _extensions(
+    args: argparse.Namespace, config_dirs: Sequence[Path] = (), strict: bool | None = None
+) -> Extensions:
+    """Load the extension directories; failures warn, or raise when strict."""
+    extra = [(d, "config") for d in config_dirs]
+    extra += [(d, "--extensions-dir") for d in args.extension_dirs]
+    strict = args.strict_extensions if args.strict_extensions is not None else strict
+    registry = load_extensions(extension_directories(extra), strict=bool(strict))
+    for failure in registry.failures:
+        print(
+            f"lockstep: warning: extension {failure.path} not loaded: {failure.reason}",
+            file=sys.stderr,
+        )
+    return registry
+
+
+def _extensions_list(args: argparse.Namespace) -> int:
+    dirs = extension_directories([(d, "--extensions-dir") for d in args.extension_dirs])
+    registry = load_extensions(dirs)  # never strict here: list first, then fail if asked
+    where = ", ".join(
+        f"{d.path} ({d.origin}{'' if d.path.exists() else ', missing'})"
+        for d in registry.directories
+    )
+    print(f"extension directories: {where or 'none'}")
+    rows = [("kind", "name", "from", "description")]
+    for kind, table in (
+        ("strategy", registry.strategies),
+        ("source", registry.sources),
+        ("sink", registry.sinks),
+    ):
+        for name, reg in table.items():
+            rows.append((kind, name, reg.origin, reg.description))
+    print(_table(rows))
+    if registry.failures:
+        print("\nfailed to load:")
+        for failure in registry.failures:
+            print(f"  {failure}")
+    if registry.failures and args.strict_extensions:
+        try:
+            registry.raise_failures()
+        except ExtensionError as err:
+            return _fail(EXIT_BAD_INPUT, str(err))
+    return EXIT_OK
+
+
+# --------------------------------------------------------------------------- backtest
+
+
+@dataclass
+class _Settings:
+    """A backtest's choices: the command line over the config file over the defaults."""
+
+    strategy: str
+    data: str
+    params: dict[str, str] = field(default_factory=dict)
+    data_options: dict[str, str] = field(default_factory=dict)
+    cash: str = "100000"
+    fee_ppm: int = 0
+    participation_bps: int | None = None
+    engine: str | None = None
+    out: Path | None = None
+    overwrite: bool = False
+    skip_bad_rows: bool = False
+    sinks: list[str] = field(default_factory=list)
+    report: bool = True
+    progress: bool | None = None
+
+
+def _first(default: _T, *values: _T | None) -> _T:
+    """The first value that was set (flag, then config file), else ``default``."""
+    return next((v for v in values if v is not None), default)
+
+
+def _settings(args: argparse.Namespace, cfg: RunConfig) -> _Settings:
+    strategy = args.strategy or cfg.strategy
+    if not strategy:
+        raise UsageError(
+            "the following arguments are required: STRATEGY (on the command line or as "
+            "strategy in --config)"
+        )
+    data = args.data or cfg.data
+    if not data:
+        raise UsageError(
+            "the following arguments are required: --data (on the command line or as "
+            "data in --config)"
+        )
+    engine = args.engine or cfg.engine
+    try:
+        resolve_backend(engine)
+    except ValueError as err:
+        raise UsageError(str(err)) from None
+    return _Settings(
+        strategy=strategy,
+        data=data,
+        params={**cfg.params, **parse_assignments(args.param)},
+        data_options={**cfg.data_options, **_options(args.data_option)},
+        cash=_first("100000", args.cash, cfg.cash),
+        fee_ppm=_first(0, args.fee_ppm, cfg.fee_ppm),
+        participation_bps=_first(None, args.participation_bps, cfg.participation_bps),
+        engine=engine,
+        out=_first(None, args.out, cfg.out),
+        overwrite=_first(False, args.overwrite, cfg.overwrite),
+        skip_bad_rows=_first(False, args.skip_bad_rows, cfg.skip_bad_rows),
+        sinks=list(args.sink) or list(cfg.sinks),
+        report=_first(True, args.report, cfg.report),
+        progress=_first(None, args.progress, cfg.progress),
+    )
+
+
+def _options(pairs: Sequence[str]) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise UsageError(f"--data-option {pair!r} is not of the form KEY=VALUE")
+        out[key.strip()] = value.strip()
+    return out
+
+
+def _make_strategy(
+    spec: str, overrides: Mapping[str, str], registry: Extensions | None = None
+) -> Strategy:
+    cls = load_strategy_class(spec, registry.strategy_classes() if registry else None)
     try:
         return cls(**overrides)
     except StrategyError:
@@ -219,25 +467,68 @@ def _make_strategy(spec: str, pairs: Sequence[str]) -> Strategy:
         raise StrategyError(f"strategy {spec}: {type(err).__name__}: {err}") from None
 
 
+def _dataset(name: str, options: Mapping[str, str], registry: Extensions) -> Dataset:
+    if name in registry.sources:
+        return registry.build_source(name, options)
+    if options:
+        raise UsageError(
+            f"--data-option applies to sources registered by extensions; {name!r} is not one"
+        )
+    try:
+        return load_dataset(name)
+    except DatasetError as err:
+        if registry.sources and err.source is None:
+            names = ", ".join(sorted(registry.sources))
+            raise DatasetError(f"{err.reason}; extension sources: {names}") from None
+        raise
+
+
+def _sinks(names: Sequence[str], registry: Extensions) -> list[tuple[str, Sink]]:
+    """Build every requested sink before the run, so an unknown name costs no backtest."""
+    out = []
+    for name in names:
+        if name not in registry.sinks:
+            known = ", ".join(sorted(registry.sinks))
+            raise UsageError(f"unknown sink {name!r}; known sinks: {known}")
+        out.append((name, registry.build_sink(name)))
+    return out
+
+
 def _backtest(args: argparse.Namespace) -> int:
-    strategy = _make_strategy(args.strategy, args.param)
-    dataset = load_dataset(args.data)
+    cfg = load_config(args.config) if args.config else RunConfig()
+    settings = _settings(args, cfg)
+    registry = _extensions(args, cfg.extensions, cfg.strict_extensions)
+    strategy = _make_strategy(settings.strategy, settings.params, registry)
+    dataset = _dataset(settings.data, settings.data_options, registry)
+    sinks = _sinks(settings.sinks, registry)
     setup = setup_for(
-        dataset, cash=args.cash, fee_ppm=args.fee_ppm, participation_bps=args.participation_bps
+        dataset,
+        cash=settings.cash,
+        fee_ppm=settings.fee_ppm,
+        participation_bps=settings.participation_bps,
     )
-    out: Path = args.out or Path("runs") / (
+    out: Path = settings.out or Path("runs") / (
         f"{strategy.strategy_id}-{datetime.now(UTC).strftime('%Y%m%d-%H%M%S')}"
     )
     db = out / "run.db"
-    result = run_backtest(
-        strategy,
-        dataset,
-        setup,
-        engine=args.engine,
-        store=db,
-        overwrite=args.overwrite,
-        skip_policy="skip" if args.skip_bad_rows else "fail",
-    )
+    data: Dataset = dataset
+    progress = None
+    if progress_enabled(settings.progress):
+        progress = Progress(expected_events(dataset), label=strategy.strategy_id)
+        data = progress.attach(dataset)
+    try:
+        result = run_backtest(
+            strategy,
+            data,
+            setup,
+            engine=settings.engine,
+            store=db,
+            overwrite=settings.overwrite,
+            skip_policy="skip" if settings.skip_bad_rows else "fail",
+        )
+    finally:
+        if progress is not None:
+            progress.close()
     trades_csv = out / "trades.csv"
     write_trades_csv(
         trades_csv,
@@ -256,7 +547,64 @@ def _backtest(args: argparse.Namespace) -> int:
             )
     print(f"run store       {db}")
     print(f"trade list      {trades_csv}")
+    if settings.report or sinks:
+        run = RunResults.load(db)
+        if settings.report:
+            _write_report(run, out, chart=chart_available(), chart_note=True)
+        _run_sinks(sinks, run, out)
     return EXIT_OK
+
+
+def _write_report(run: RunResults, out: Path, *, chart: bool, chart_note: bool = False) -> None:
+    files = write_report(run, out, chart=chart)
+    if files.chart is not None:
+        print(f"chart           {files.chart}")
+    elif chart_note:
+        print(
+            "lockstep: note: the report has no chart; "
+            "pip install 'lockstep-runtime[report]' (matplotlib) for one",
+            file=sys.stderr,
+        )
+    print(f"report          {files.html}")
+
+
+def _run_sinks(sinks: Sequence[tuple[str, Sink]], run: RunResults, out: Path) -> None:
+    for name, sink in sinks:
+        try:
+            paths = sink.write(run, out)
+        except LockstepError:
+            raise
+        except Exception as err:
+            raise ExtensionError(
+                f"sink {name!r} raised {type(err).__name__}: {err} (the run itself is stored "
+                f"in {run.path})"
+            ) from None
+        print(f"sink {name:<10} {', '.join(str(p) for p in paths) or '(nothing written)'}")
+
+
+def _report(args: argparse.Namespace) -> int:
+    registry = _extensions(args) if args.sink else None
+    sinks = _sinks(args.sink, registry) if registry is not None else []
+    run = RunResults.load(args.run)
+    out: Path = args.out or args.run.parent
+    try:
+        _write_report(run, out, chart=not args.no_chart)
+    except MissingDependencyError as err:
+        raise UsageError(f"{err} (or pass --no-chart for a report without the chart)") from None
+    print(f"trade list      {out / 'trades.csv'}")
+    _run_sinks(sinks, run, out)
+    return EXIT_OK
+
+
+def _demo(out: Path, engine: str | None) -> int:
+    from lockstep.runtime.demo import run_demo
+
+    report = run_demo(out, engine=engine)
+    if report.ok:
+        _write_report(
+            RunResults.load(out / "run.db"), out, chart=chart_available(), chart_note=True
+        )
+    return EXIT_OK if report.ok else EXIT_VERIFY_FAILED
 
 
 def _verify(run: Path, allow_incomplete: bool, engine: str | None) -> int:
@@ -319,7 +667,7 @@ def _runs_show(run: Path) -> int:
     return EXIT_OK
 
 
-def _data_list() -> int:
+def _data_list(registry: Extensions) -> int:
     rows = [("name", "interval", "instruments", "rows", "description")]
     for name in list_datasets():
         ds = load_dataset(name)
@@ -333,18 +681,26 @@ def _data_list() -> int:
                 ds.description,
             )
         )
+    for name, reg in registry.sources.items():
+        rows.append((name, "-", "-", "-", f"{reg.description} (extension: {reg.origin})".lstrip()))
     print(_table(rows))
     return EXIT_OK
 
 
-def _strategies_list() -> int:
+def _strategies_list(registry: Extensions) -> int:
     rows = [("name", "class", "parameters")]
     for name, where in builtin_strategies().items():
         cls = load_strategy_class(name)
-        params = ", ".join(f"{k}={v}" for k, v in cls.params.items())
-        rows.append((name, where, params))
+        rows.append((name, where, _params_text(cls)))
+    for name, reg in registry.strategies.items():
+        where = f"{reg.origin}:{reg.obj.__name__}" if reg.origin != BUILT_IN else reg.origin
+        rows.append((name, where, _params_text(reg.obj)))
     print(_table(rows))
     return EXIT_OK
+
+
+def _params_text(cls: type[Strategy]) -> str:
+    return ", ".join(f"{k}={v}" for k, v in cls.params.items())
 
 
 def _table(rows: Sequence[tuple[str, ...]]) -> str:

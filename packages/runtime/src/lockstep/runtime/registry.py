@@ -1,9 +1,11 @@
-"""Finding strategy classes: built-in names, ``module:Class`` references, or ``.py`` files.
+"""Finding strategy classes: built-in names, extension names, ``module:Class``, or ``.py`` files.
 
 Loading a file imports it as a fresh module under a private name; the file must
 define exactly one :class:`Strategy` subclass (or name it: ``file.py:ClassName``).
 Any failure (missing file, syntax error, import error, no strategy) is a
-:class:`StrategyError` naming the file and the reason.
+:class:`StrategyError` naming the file and the reason. Strategies registered by
+extension files (:mod:`lockstep.runtime.extensions`) are passed in as ``extra``;
+their names never shadow a built-in, because the loader refuses such a file.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import importlib
 import importlib.util
 import inspect
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 from types import ModuleType
 
@@ -28,14 +31,18 @@ def builtin_strategies() -> dict[str, str]:
     return dict(sorted(BUILTIN.items()))
 
 
-def load_strategy_class(spec: str) -> type[Strategy]:
-    """A strategy class from a built-in name, ``module:Class``, ``file.py`` or ``file.py:Class``."""
+def load_strategy_class(
+    spec: str, extra: Mapping[str, type[Strategy]] | None = None
+) -> type[Strategy]:
+    """A strategy class from a built-in or ``extra`` name, ``module:Class``, ``file.py[:Class]``."""
     path_text, _, class_name = spec.partition(":") if spec.count(":") == 1 else (spec, "", "")
     if path_text.endswith(".py") or Path(path_text).suffix == ".py":
         return _from_module(_import_file(Path(path_text)), class_name or None, path_text)
     if spec in BUILTIN:
         module_name, _, class_name = BUILTIN[spec].partition(":")
         return _from_module(importlib.import_module(module_name), class_name, spec)
+    if extra and spec in extra:
+        return extra[spec]
     if class_name:
         try:
             module = importlib.import_module(path_text)
@@ -45,8 +52,10 @@ def load_strategy_class(spec: str) -> type[Strategy]:
             ) from None
         return _from_module(module, class_name, spec)
     known = ", ".join(BUILTIN) or "none"
+    registered = f"; from extensions: {', '.join(sorted(extra))}" if extra else ""
     raise StrategyError(
-        f"unknown strategy {spec!r}: give a .py file, module:Class, or a built-in name ({known})"
+        f"unknown strategy {spec!r}: give a .py file, module:Class, or a built-in name "
+        f"({known}{registered})"
     )
 
 

@@ -1,14 +1,25 @@
-"""Market-data feeds: sources that yield fixed-point :class:`MarketEvent` values in time order."""
+"""Market-data feeds: sources that yield fixed-point :class:`MarketEvent` values in time order.
+
+CSV and in-memory feeds need only the standard library; :class:`ParquetBarFeed`
+needs pyarrow and :class:`DataFrameBarFeed` needs pandas (the ``parquet`` and
+``pandas`` extras), imported only when such a feed is built.
+"""
 
 from lockstep.adapters.feeds.base import Feed, SkipPolicy, SkipReport
+from lockstep.adapters.feeds.columnar import MissingDependencyError
 from lockstep.adapters.feeds.csv import BarColumns, CsvBarFeed, write_bar_csv
 from lockstep.adapters.feeds.memory import MemoryFeed
+from lockstep.adapters.feeds.pandas_feed import DataFrameBarFeed
+from lockstep.adapters.feeds.parquet import ParquetBarFeed
 
 __all__ = [
     "BarColumns",
     "CsvBarFeed",
+    "DataFrameBarFeed",
     "Feed",
     "MemoryFeed",
+    "MissingDependencyError",
+    "ParquetBarFeed",
     "SkipPolicy",
     "SkipReport",
     "write_bar_csv",

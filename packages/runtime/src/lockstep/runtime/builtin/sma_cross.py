@@ -1,4 +1,4 @@
-"""SMA crossover: an event-native Lockstep strategy (also shipped as the built-in ``sma_cross``).
+"""SMA crossover: the built-in event-native strategy ``sma_cross`` (and the demo's).
 
 Long-only, one position per instrument: when the fast simple moving average
 of closes crosses above the slow one, buy with ``allocation`` of current
@@ -11,8 +11,11 @@ rerunning it always gives the same intents.
 
 Run it:
 
-    lockstep backtest examples/sma_cross.py --data daily --cash 100000
+    lockstep backtest sma_cross --data daily --cash 100000
     lockstep backtest sma_cross --data daily --param fast=5 --param slow=20
+
+``examples/sma_cross.py`` in the repository shows how to build your own
+strategy on this one (it adds a stop-loss).
 """
 
 from __future__ import annotations
