@@ -9,6 +9,8 @@
     nox -s native             Rust lane: cargo fmt/clippy/test, build lockstep-native with
                               maturin, whole suite + parity suite with LOCKSTEP_ENGINE=rust
     nox -s fuzz               differential fuzzing of both backends (many more examples)
+    nox -s docs               mkdocs build --strict (generated pages) + headless Chromium checks;
+                              needs `bash .ci/install-chromium.sh` (chromium, chromedriver, dot)
 
 Every session builds its own virtualenv (venv backend) and installs the four
 distributions from their local paths, in dependency order.

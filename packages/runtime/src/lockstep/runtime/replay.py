@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from lockstep.core import build_core
-from lockstep.runtime.store import RunStore, StoredRecord
+from lockstep.runtime.store import RecordRow, RunStore, StoredRecord
 
 REPLAY_BLOCK = 8192
 """Stored inputs replayed per ``step_block`` call."""
@@ -128,7 +128,7 @@ def _verify(
         return report(reason="the store has no setup in its metadata")
     core = build_core(meta["setup"], backend=chosen)
     counts = {"inputs": 0, "records": 0, "checkpoints": 0}
-    stored = store.records()
+    stored = store.record_rows()
     checkpoints = store.checkpoint_hashes()
     wanted = [seq for seq, _ in checkpoints]
     pending = iter(checkpoints)
@@ -140,9 +140,9 @@ def _verify(
             data = "".join(text + "\n" for _, text in block).encode()
             # One call per block: on the rust backend, one boundary crossing.
             result = core.step_block(data, hash_at=wanted)
-            for line in result.lines():
-                last_seq = _compare(line, next(stored, None), last_seq)
-                counts["records"] += 1
+            lines = result.lines()
+            last_seq = _compare_block(lines, list(islice(stored, len(lines))), last_seq)
+            counts["records"] += len(lines)
             counts["inputs"] += result.consumed
             while next_checkpoint is not None and next_checkpoint[0] <= last_seq:
                 cp_seq, cp_hash = next_checkpoint
@@ -163,7 +163,7 @@ def _verify(
         leftover = next(stored, None)
         if leftover is not None:
             raise _Diverged(
-                leftover.seq_id,
+                StoredRecord(*leftover).seq_id,
                 "the store has records the stored inputs do not produce (input log truncated?)",
             )
         if next_checkpoint is not None:
@@ -201,12 +201,22 @@ def _verify(
     return report(**done, ok=True)
 
 
-def _compare(line: str, stored: StoredRecord | None, last_seq: int) -> int:
-    """Check one replayed record line against the stored record; its seq_id if they match.
+def _compare_block(lines: list[str], rows: list[RecordRow], last_seq: int) -> int:
+    """Check replayed record lines against the stored rows; the last seq_id checked.
 
-    Equal canonical texts with consistent stored columns are a match without
-    parsing anything; only a mismatch is parsed, to say what differs.
+    The common case, everything equal, is decided by one list comparison with
+    no parsing; only a block that differs is walked record by record to say
+    where and how.
     """
+    if len(rows) == len(lines) and all(r[5] for r in rows) and [r[2] for r in rows] == lines:
+        return rows[-1][0] if rows else last_seq
+    for n, line in enumerate(lines):
+        last_seq = _compare(line, StoredRecord(*rows[n]) if n < len(rows) else None)
+    return last_seq
+
+
+def _compare(line: str, stored: StoredRecord | None) -> int:
+    """Check one replayed record line against the stored record; its seq_id if they match."""
     if stored is not None and stored.record == line and stored.consistent:
         return stored.seq_id
     record = json.loads(line)

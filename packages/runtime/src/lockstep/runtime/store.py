@@ -55,6 +55,10 @@ CREATE TABLE results (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
 
 
+RecordRow = tuple[int, str, str, str, str, bool]
+"""A stored record as a plain row: seq_id, origin, record text, hash, prev_hash, consistent."""
+
+
 @dataclass(frozen=True, slots=True)
 class StoredRecord:
     seq_id: int
@@ -272,21 +276,25 @@ class RunStore:
             yield seq, self._json("inputs", str(seq), text)
 
     def records(self) -> Iterator[StoredRecord]:
-        """Stored records in order, each with a consistency check of its columns.
+        """Stored records in order, each with a consistency check of its columns."""
+        for row in self.record_rows():
+            yield StoredRecord(*row)
+
+    def record_rows(self) -> Iterator[RecordRow]:
+        """``(seq_id, origin, record, hash, prev_hash, consistent)`` rows in order.
 
         SQLite compares the indexed columns with the fields inside the record
         text (``json_extract``), so a verifier that matches record texts
         also catches a column edited on its own, without parsing in Python.
         """
-        for row in self._query(
+        for seq_id, origin, record, digest, prev_hash, consistent in self._query(
             "SELECT seq_id, origin, record, hash, prev_hash, "
             "CASE WHEN json_valid(record) THEN "
             "json_extract(record, '$.seq_id', '$.origin', '$.hash', '$.prev_hash') "
             "IS json_array(seq_id, origin, hash, prev_hash) ELSE 0 END "
             "FROM records ORDER BY seq_id"
         ):
-            seq_id, origin, record, digest, prev_hash, consistent = row
-            yield StoredRecord(seq_id, origin, record, digest, prev_hash, bool(consistent))
+            yield seq_id, origin, record, digest, prev_hash, bool(consistent)
 
     def input_texts(self) -> Iterator[tuple[int, str]]:
         """Stored inputs as their JSON text, for replay in blocks (no parsing here)."""
