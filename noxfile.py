@@ -158,6 +158,8 @@ def governance(session: nox.Session) -> None:
     steps: list[tuple[str, ...]] = [
         ("python", "-m", "lockstep_tools.adr_lint", "check"),
         ("python", "-m", "lockstep_tools.native_records", "check", *session.posargs),
+        # Every commit on its own, so a multi-commit change is not judged by its last one.
+        ("python", "-m", "lockstep_tools.native_records", "check", "--each-commit"),
         ("python", "-m", "lockstep_tools.ownership", "check"),
         ("python", "-m", "lockstep_tools.schema_files", "check"),
         ("python", str(ROOT / "tools" / "gen_lifecycle_doc.py"), "--check"),
@@ -167,7 +169,7 @@ def governance(session: nox.Session) -> None:
         try:
             session.run(*step, env=env)
         except nox.command.CommandFailed:
-            failed.append(" ".join(step[:4]))
+            failed.append(" ".join(step[:5]))
     if failed:
         session.error("governance failed: " + "; ".join(failed))
 

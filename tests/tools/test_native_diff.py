@@ -178,3 +178,36 @@ def test_fresh_clone_of_main_uses_head_parent(
     committed.git("clone", "-q", str(committed.root), str(clone.root))
     base = gitrange.default_base(clone.root)
     assert base.rev == committed.git("rev-parse", "HEAD~1").strip()
+
+
+def test_each_commit_catches_an_uncovered_commit_hidden_behind_a_later_one(
+    committed: Repo,
+) -> None:
+    """A multi-commit submission is checked commit by commit, not only on its last one."""
+    committed.write("rust/lockstep-core/src/sneaky.rs", "pub fn sneaky() {}\n")
+    sneaky = committed.commit("native change without a record")
+    committed.write("README.md", "docs only\n")
+    committed.commit("a later commit that touches nothing native")
+    assert run(committed)[0] == 0  # the default base only sees the last commit
+    code, output = run(committed, "--each-commit")
+    assert code == 1
+    assert f"since commit {sneaky[:12]}" in output
+    assert "rust/lockstep-core/src/sneaky.rs: covers" in output
+
+
+def test_each_commit_passes_when_every_native_commit_carries_its_record(committed: Repo) -> None:
+    committed.write("rust/lockstep-core/src/more.rs", "pub fn more() {}\n")
+    committed.record(2, good_record(covers=["rust/lockstep-core/src/more.rs"]), slug="more")
+    committed.commit("native change with its record")
+    code, output = run(committed, "--each-commit")
+    assert code == 0, output
+    assert "every commit covered" in output
+
+
+def test_each_commit_starts_where_records_start(committed: Repo) -> None:
+    """History before the first record predates the rule and is not judged by it."""
+    rev_range = gitrange.since_first_addition(committed.root, "changes/native")
+    assert (
+        gitrange.commits(committed.root, rev_range)[0]
+        == committed.git("rev-list", "--max-parents=0", "HEAD").strip()
+    )

@@ -110,3 +110,43 @@ def staged_files(root: Path) -> set[str]:
     return _names(
         git(root, "diff", "--cached", "--name-only", "--relative", "--no-renames", "-z", base, "--")
     )
+
+
+def commits(root: Path, rev_range: str = "HEAD") -> list[str]:
+    """Commits of ``rev_range`` (``git rev-list`` syntax), oldest first."""
+    return git(root, "rev-list", "--reverse", rev_range).split()
+
+
+def commit_changes(root: Path, commit: str) -> set[str]:
+    """Paths one commit changed against its first parent (all its files for a root commit)."""
+    parents = git(root, "rev-list", "--parents", "-n", "1", commit).split()[1:]
+    base = parents[0] if parents else EMPTY_TREE
+    return _names(
+        git(root, "diff", "--name-only", "--relative", "--no-renames", "-z", base, commit, "--")
+    )
+
+
+def file_at(root: Path, commit: str, path: str) -> str | None:
+    """The text of ``path`` in ``commit``, or None when it does not exist there."""
+    result = subprocess.run(
+        ["git", "-C", str(root), "show", f"{commit}:{path}"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    return result.stdout if result.returncode == 0 else None
+
+
+def since_first_addition(root: Path, pathspec: str) -> str:
+    """``FIRST^..HEAD`` where FIRST is the oldest commit adding a file under ``pathspec``.
+
+    Rules that start with the files they check (native change records) apply
+    from that commit on; the history before it predates them. ``HEAD`` when
+    FIRST has no parent, and an empty range (``HEAD..HEAD``) when no commit
+    adds such a file yet.
+    """
+    added = git(root, "log", "--diff-filter=A", "--format=%H", "--", pathspec).split()
+    if not added:
+        return "HEAD..HEAD"
+    first = added[-1]
+    return f"{first}^..HEAD" if _rev(root, f"{first}^") else "HEAD"

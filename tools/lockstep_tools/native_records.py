@@ -466,6 +466,34 @@ def diff_problems(
     ]
 
 
+def history_problems(root: Path, rev_range: str = "HEAD") -> list[Problem]:
+    """The diff rule applied to every commit of ``rev_range`` on its own.
+
+    A submission of several commits is then checked commit by commit, not only
+    on its last one: each commit that changes native files must add or edit a
+    record (as that commit has it) covering them.
+    """
+    problems: list[Problem] = []
+    for commit in gitrange.commits(root, rev_range):
+        changed = gitrange.commit_changes(root, commit)
+        if not any(is_native_path(p) for p in changed):
+            continue
+        records = []
+        for name in sorted(p for p in changed if p.startswith(f"{RECORDS_DIR}/")):
+            text = gitrange.file_at(root, commit, name)
+            if text is None:
+                continue  # deleted by this commit
+            record = Record(path=root / name, name=name)
+            try:
+                record.meta, _ = split_front_matter(text)
+                record.readable = True
+            except FrontMatterError:
+                pass
+            records.append(record)
+        problems += diff_problems(changed, records, f"commit {commit[:12]}")
+    return problems
+
+
 # --------------------------------------------------------------------- API
 
 
@@ -500,8 +528,25 @@ def main(argv: Sequence[str] | None = None) -> int:
     scope.add_argument(
         "--staged", action="store_true", help="compare the index with HEAD (pre-commit)"
     )
+    scope.add_argument(
+        "--each-commit",
+        metavar="RANGE",
+        nargs="?",
+        const="",
+        help="apply the diff rule to every commit of RANGE on its own (default: every commit "
+        "since the first one that added a record)",
+    )
     args = parser.parse_args(argv)
     root: Path = args.root
+    if args.each_commit is not None:
+        try:
+            rev_range = args.each_commit or gitrange.since_first_addition(root, RECORDS_DIR)
+            found = gitrange.commits(root, rev_range)
+            history = history_problems(root, rev_range)
+        except (gitrange.GitError, OSError) as exc:
+            return report([Problem(str(root), "--each-commit", str(exc), "pass a valid range")], "")
+        print(f"native_records: diff rule applied to each of {len(found)} commit(s) ({rev_range})")
+        return report(check(root, None) + history, "native_records: every commit covered")
 
     try:
         if args.staged:
