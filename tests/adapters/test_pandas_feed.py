@@ -12,20 +12,15 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from feedkit import DAY, SPEC, T1, bar_rows, bars_via_csv
 from lockstep.adapters import (
     BarColumns,
     CsvBarFeed,
     FeedError,
-    InstrumentSpec,
     merge_feeds,
-    write_bar_csv,
 )
-from lockstep.adapters.events import bar_event
 from lockstep.adapters.feeds import DataFrameBarFeed, MissingDependencyError
 
-SPEC = InstrumentSpec("TST", "sim", "USD", price_precision=2, size_precision=0, tick_size=5)
-T1 = 1704229200 * 10**9
-DAY = 86_400 * 10**9
 EXPECTED = [
     {"open": 10000, "high": 10150, "low": 9950, "close": 10100, "volume": 1200},
     {"open": 10105, "high": 10200, "low": 10095, "close": 10195, "volume": 0},
@@ -104,24 +99,11 @@ def test_configurable_columns_without_volume() -> None:
 @settings(
     max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
-@given(
-    st.lists(
-        st.tuples(st.integers(1, 5000), st.integers(0, 40), st.integers(0, 40), st.integers(0, 99)),
-        min_size=1,
-        max_size=30,
-    ),
-    st.integers(1, 7),
-)
+@given(bar_rows, st.integers(1, 7))
 def test_a_frame_reads_exactly_what_csv_reads(
     tmp_path: Path, bars: list[tuple[int, int, int, int]], chunk_rows: int
 ) -> None:
-    events = [
-        bar_event(T1 + n * DAY, "sim", "TST", 5 * o, 5 * (o + up), 5 * max(1, o - down), 5 * o, v)
-        for n, (o, up, down, v) in enumerate(bars)
-    ]
-    csv_path = tmp_path / "bars.csv"
-    write_bar_csv(csv_path, SPEC, events)
-    expected = list(CsvBarFeed(csv_path, SPEC))
+    _, csv_path, expected = bars_via_csv(tmp_path, bars)
     df = pd.read_csv(csv_path)  # floats for prices, strings for times: what people usually have
     assert list(DataFrameBarFeed(df, SPEC, chunk_rows=chunk_rows)) == expected
     # And merged with a second instrument it behaves like any other feed.

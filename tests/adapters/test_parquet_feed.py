@@ -14,13 +14,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from lockstep.adapters import BarColumns, CsvBarFeed, FeedError, InstrumentSpec, write_bar_csv
-from lockstep.adapters.events import bar_event
+from feedkit import DAY, SPEC, T1, bar_rows, bars_via_csv
+from lockstep.adapters import BarColumns, FeedError
 from lockstep.adapters.feeds import MissingDependencyError, ParquetBarFeed
-
-SPEC = InstrumentSpec("TST", "sim", "USD", price_precision=2, size_precision=0, tick_size=5)
-T1 = 1704229200 * 10**9  # 2024-01-02T21:00:00Z
-DAY = 86_400 * 10**9
 
 
 def table(**columns: Any) -> pa.Table:
@@ -161,25 +157,12 @@ def test_streams_in_batches_and_never_reads_the_whole_file(
 @settings(
     max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
-@given(
-    st.lists(
-        st.tuples(st.integers(1, 5000), st.integers(0, 40), st.integers(0, 40), st.integers(0, 99)),
-        min_size=1,
-        max_size=30,
-    ),
-    st.integers(1, 7),
-)
+@given(bar_rows, st.integers(1, 7))
 def test_parquet_reads_exactly_what_csv_reads(
     tmp_path: Path, bars: list[tuple[int, int, int, int]], batch_size: int
 ) -> None:
     """The same bars written as CSV and as Parquet (strings, decimals, floats) give equal events."""
-    events = [
-        bar_event(T1 + n * DAY, "sim", "TST", 5 * o, 5 * (o + up), 5 * max(1, o - down), 5 * o, v)
-        for n, (o, up, down, v) in enumerate(bars)
-    ]
-    csv_path = tmp_path / "bars.csv"
-    write_bar_csv(csv_path, SPEC, events)
-    expected = list(CsvBarFeed(csv_path, SPEC))
+    events, _, expected = bars_via_csv(tmp_path, bars)
     text = {
         k: [str(SPEC.price_decimal(e.payload[k])) for e in events]
         for k in ("open", "high", "low", "close")

@@ -9,7 +9,7 @@ decimal helpers.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from types import MappingProxyType
 from typing import Any
 
@@ -115,16 +115,8 @@ class OrderView:
 
     @classmethod
     def from_state(cls, order: Mapping[str, Any]) -> OrderView:
-        return cls(
-            order_id=order["order_id"],
-            instrument=order["instrument"],
-            venue=order["venue"],
-            side=order["side"],
-            order_type=order["order_type"],
-            time_in_force=order["time_in_force"],
-            qty=order["qty"],
-            price=order["price"],
-            stop_price=order["stop_price"],
-            status=order["status"],
-            filled_qty=order["filled_qty"],
-        )
+        """The view of an order object of the state contract (extra fields are left out)."""
+        return cls(**{name: order[name] for name in _ORDER_VIEW_FIELDS})
+
+
+_ORDER_VIEW_FIELDS = tuple(f.name for f in fields(OrderView))
