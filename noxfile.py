@@ -40,7 +40,8 @@ DISTRIBUTIONS: tuple[Path, ...] = (
 
 # pyyaml: tests/tools exercises the governance checkers (imported from tools/).
 # pyarrow, pandas, matplotlib, rich: the optional feeds, report chart and progress
-# bar are tested too (their absence is tested by hiding them).
+# bar are tested too (their absence is tested by hiding them). backtrader: the
+# reference the compatibility layer is compared with.
 TEST_DEPS = (
     "pytest>=8",
     "hypothesis>=6.100",
@@ -51,6 +52,8 @@ TEST_DEPS = (
     "pandas>=2.0",
     "matplotlib>=3.7",
     "rich>=13",
+    # tests/compat runs every side-by-side strategy in the real Backtrader too.
+    "backtrader==1.9.78.123",
 )
 GOVERNANCE_DEPS = ("jsonschema>=4.18", "pyyaml>=6")
 # Pinned so that `nox -s lint` and pre-commit agree; bump together with

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import sqlite3
 from pathlib import Path
 
@@ -12,6 +13,7 @@ from lockstep.runtime import Strategy, Subscriptions, run_backtest
 from lockstep.runtime.builtin.sma_cross import SmaCross
 from lockstep.runtime.replay import verify_run
 
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 TABLES = (("inputs", "seq"), ("records", "seq_id"), ("checkpoints", "seq_id"))
 ENGINE_SPECIFIC = {"engine", "started", "finished"}
 """Meta keys that name the engine or the wall clock; everything else must match."""
@@ -74,3 +76,24 @@ def test_a_quiet_strategy_crosses_once_per_block(tmp_path: Path) -> None:
     result = run_backtest(Idle("idle"), ds, setup_for(ds), engine="rust", store=path)
     assert result.inputs > 500
     assert result.crossings is not None and result.crossings < 10
+
+
+def test_a_backtrader_style_run_is_identical_on_both_engines(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The compatibility layer's example, stored once per engine: same database."""
+    spec = importlib.util.spec_from_file_location(
+        "backtrader_sma_example", EXAMPLES / "backtrader_sma.py"
+    )
+    assert spec is not None and spec.loader is not None
+    example = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(example)
+    values = {}
+    for engine in ("python", "rust"):
+        monkeypatch.setenv("LOCKSTEP_ENGINE", engine)
+        values[engine] = example.main(str(tmp_path / f"bt-{engine}.db"), printlog=False)
+    assert values["python"] == values["rust"]
+    python, rust = tmp_path / "bt-python.db", tmp_path / "bt-rust.db"
+    assert dict(_rows(rust, "meta", "key"))["engine"] == '"rust"'
+    for table, order in TABLES:
+        assert _rows(python, table, order) == _rows(rust, table, order), table
