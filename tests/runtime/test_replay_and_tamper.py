@@ -74,6 +74,16 @@ def _edit_hash(path: Path) -> int:
     return 777
 
 
+def _edit_origin_column(path: Path) -> int:
+    """Only the indexed column changes; the record text is intact."""
+    _sql(
+        path,
+        "UPDATE records SET origin = CASE origin WHEN 'input' THEN 'generated' ELSE 'input' END "
+        "WHERE seq_id = 300",
+    )
+    return 300
+
+
 def _delete_tail_records(path: Path) -> int:
     _sql(path, "DELETE FROM records WHERE seq_id > 1200")
     return 1201
@@ -141,6 +151,7 @@ def _edit_checkpoint(path: Path) -> int:
     [
         (_edit_record_content, "content differs"),
         (_edit_hash, "hash differs"),
+        (_edit_origin_column, "origin differs"),
         (_delete_tail_records, "trace truncated"),
         (_delete_middle_record, "stored record 51 where replay produced 50"),
         (_delete_tail_inputs, "input log truncated"),

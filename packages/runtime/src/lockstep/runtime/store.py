@@ -55,8 +55,8 @@ CREATE TABLE results (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
 
 
-RecordRow = tuple[int, str, str, str, str, bool]
-"""A stored record as a plain row: seq_id, origin, record text, hash, prev_hash, consistent."""
+RecordRow = tuple[int, str, str, str, str]
+"""A stored record as a plain row: seq_id, origin, record text, hash, prev_hash."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,8 +67,6 @@ class StoredRecord:
     """Canonical JSON of the whole record, hash included."""
     hash: str
     prev_hash: str
-    consistent: bool = True
-    """False when the seq_id/origin/hash/prev_hash columns disagree with ``record``."""
 
 
 class RunStore:
@@ -281,24 +279,23 @@ class RunStore:
             yield StoredRecord(*row)
 
     def record_rows(self) -> Iterator[RecordRow]:
-        """``(seq_id, origin, record, hash, prev_hash, consistent)`` rows in order.
-
-        SQLite compares the indexed columns with the fields inside the record
-        text (``json_extract``), so a verifier that matches record texts
-        also catches a column edited on its own, without parsing in Python.
-        """
-        for seq_id, origin, record, digest, prev_hash, consistent in self._query(
-            "SELECT seq_id, origin, record, hash, prev_hash, "
-            "CASE WHEN json_valid(record) THEN "
-            "json_extract(record, '$.seq_id', '$.origin', '$.hash', '$.prev_hash') "
-            "IS json_array(seq_id, origin, hash, prev_hash) ELSE 0 END "
-            "FROM records ORDER BY seq_id"
-        ):
-            yield seq_id, origin, record, digest, prev_hash, bool(consistent)
+        """``(seq_id, origin, record, hash, prev_hash)`` rows in seq_id order, unparsed."""
+        return self._rows(
+            "SELECT seq_id, origin, record, hash, prev_hash FROM records ORDER BY seq_id"
+        )
 
     def input_texts(self) -> Iterator[tuple[int, str]]:
         """Stored inputs as their JSON text, for replay in blocks (no parsing here)."""
-        yield from self._query("SELECT seq, item FROM inputs ORDER BY seq")
+        return self._rows("SELECT seq, item FROM inputs ORDER BY seq")
+
+    def _rows(self, sql: str) -> Iterator[Any]:
+        """Rows of ``sql`` fetched in large batches: the fast path of replay verification."""
+        try:
+            cursor = self._conn.execute(sql)
+            while batch := cursor.fetchmany(4096):
+                yield from batch
+        except sqlite3.Error as err:
+            raise StoreError(self.path, f"corrupt run store: {err}") from None
 
     def checkpoint_hashes(self) -> list[tuple[int, str]]:
         """``(seq_id, state_hash)`` of every checkpoint, without the snapshots."""
