@@ -164,8 +164,6 @@ impl Core {
 
     /// One input item given as JSON text.
     pub fn step_line(&mut self, line: &[u8]) -> Result<Vec<Record>, CoreError> {
-        let value: serde_json::Value = serde_json::from_slice(line)
-            .map_err(|err| CoreError::input("$", format!("not valid JSON: {err}")))?;
-        self.step(&value)
+        self.step_json(line)
     }
 }

@@ -24,7 +24,7 @@ pub fn sha256_hex(data: &[u8]) -> String {
     out
 }
 
-const HEX: &[u8; 16] = b"0123456789abcdef";
+pub(crate) const HEX: &[u8; 16] = b"0123456789abcdef";
 
 /// A value that cannot be written as canonical JSON (Python raises `ValueError` there).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -65,7 +65,9 @@ pub fn write_value(out: &mut Vec<u8>, value: &Value) -> Result<(), NotCanonical>
             // enabled somewhere in the build; sorting here keeps the bytes right
             // either way. `str` ordering is code point ordering, as in Python.
             let mut keys: Vec<&String> = map.keys().collect();
-            keys.sort_unstable();
+            if !keys.is_sorted() {
+                keys.sort_unstable();
+            }
             out.push(b'{');
             for (n, key) in keys.into_iter().enumerate() {
                 if n > 0 {
@@ -154,10 +156,37 @@ pub fn python_float_repr(value: f64) -> Option<String> {
 ///
 /// Only `"`, `\\` and control characters below U+0020 are escaped; every other
 /// byte (UTF-8 included) is copied, in runs between escapes.
+#[inline]
 pub fn write_str(out: &mut Vec<u8>, s: &str) {
+    let bytes = s.as_bytes();
+    if !any_escape(bytes) {
+        out.reserve(bytes.len() + 2);
+        out.push(b'"');
+        out.extend_from_slice(bytes);
+        out.push(b'"');
+        return;
+    }
+    write_escaped(out, bytes);
+}
+
+/// Whether any byte needs escaping; written without early exit so the
+/// compiler can check a whole chunk of bytes at once.
+#[inline]
+fn any_escape(bytes: &[u8]) -> bool {
+    let mut chunks = bytes.chunks_exact(16);
+    for chunk in &mut chunks {
+        if chunk.iter().fold(false, |acc, &b| acc | needs_escape(b)) {
+            return true;
+        }
+    }
+    chunks.remainder().iter().any(|&b| needs_escape(b))
+}
+
+#[cold]
+fn write_escaped(out: &mut Vec<u8>, bytes: &[u8]) {
     out.push(b'"');
-    let mut rest = s.as_bytes();
-    while let Some(i) = rest.iter().position(|&b| b < 0x20 || b == b'"' || b == b'\\') {
+    let mut rest = bytes;
+    while let Some(i) = rest.iter().position(|&b| needs_escape(b)) {
         out.extend_from_slice(&rest[..i]);
         let b = rest[i];
         match b {
@@ -180,10 +209,45 @@ pub fn write_str(out: &mut Vec<u8>, s: &str) {
     out.push(b'"');
 }
 
+/// Whether `json.dumps(..., ensure_ascii=False)` escapes this byte.
+#[inline]
+fn needs_escape(b: u8) -> bool {
+    b < 0x20 || b == b'"' || b == b'\\'
+}
+
 /// Append a decimal integer.
+#[inline]
 pub fn write_int(out: &mut Vec<u8>, value: impl itoa::Integer) {
     let mut buffer = itoa::Buffer::new();
     out.extend_from_slice(buffer.format(value).as_bytes());
+}
+
+/// Append a string or `null`.
+#[inline]
+pub fn write_opt_str(out: &mut Vec<u8>, value: Option<&str>) {
+    match value {
+        Some(v) => write_str(out, v),
+        None => out.extend_from_slice(b"null"),
+    }
+}
+
+/// Append an integer or `null`.
+#[inline]
+pub fn write_opt_int(out: &mut Vec<u8>, value: Option<impl itoa::Integer>) {
+    match value {
+        Some(v) => write_int(out, v),
+        None => out.extend_from_slice(b"null"),
+    }
+}
+
+/// Append `"name"` for one of the core's own names (enum texts such as
+/// `market_data` or `partially_filled`), which never need escaping.
+#[inline]
+pub fn write_name(out: &mut Vec<u8>, name: &str) {
+    debug_assert!(!any_escape(name.as_bytes()), "{name:?} needs escaping");
+    out.push(b'"');
+    out.extend_from_slice(name.as_bytes());
+    out.push(b'"');
 }
 
 /// Writes one JSON object whose keys the caller supplies in sorted order.
@@ -199,6 +263,7 @@ pub struct ObjectWriter<'a> {
 }
 
 impl<'a> ObjectWriter<'a> {
+    #[inline]
     pub fn new(out: &'a mut Vec<u8>) -> Self {
         out.push(b'{');
         ObjectWriter {
@@ -209,7 +274,16 @@ impl<'a> ObjectWriter<'a> {
         }
     }
 
+    /// Bytes written to the underlying buffer so far (an offset into it).
+    pub fn offset(&self) -> usize {
+        self.out.len()
+    }
+
     /// Start member `key`; returns the buffer to write its value into.
+    ///
+    /// Keys are the core's own field names (ASCII, nothing to escape), so
+    /// they are copied as they are.
+    #[inline]
     pub fn key(&mut self, key: &str) -> &mut Vec<u8> {
         #[cfg(debug_assertions)]
         {
@@ -218,19 +292,23 @@ impl<'a> ObjectWriter<'a> {
             }
             self.last = Some(key.to_string());
         }
+        debug_assert!(!any_escape(key.as_bytes()), "key {key:?} needs escaping");
         if !self.first {
             self.out.push(b',');
         }
         self.first = false;
-        write_str(self.out, key);
-        self.out.push(b':');
+        self.out.push(b'"');
+        self.out.extend_from_slice(key.as_bytes());
+        self.out.extend_from_slice(b"\":");
         self.out
     }
 
+    #[inline]
     pub fn str(&mut self, key: &str, value: &str) {
         write_str(self.key(key), value);
     }
 
+    #[inline]
     pub fn opt_str(&mut self, key: &str, value: Option<&str>) {
         match value {
             Some(v) => self.str(key, v),
@@ -238,10 +316,12 @@ impl<'a> ObjectWriter<'a> {
         }
     }
 
+    #[inline]
     pub fn int(&mut self, key: &str, value: impl itoa::Integer) {
         write_int(self.key(key), value);
     }
 
+    #[inline]
     pub fn opt_int(&mut self, key: &str, value: Option<impl itoa::Integer>) {
         match value {
             Some(v) => self.int(key, v),
@@ -249,11 +329,13 @@ impl<'a> ObjectWriter<'a> {
         }
     }
 
+    #[inline]
     pub fn bool(&mut self, key: &str, value: bool) {
         let text: &[u8] = if value { b"true" } else { b"false" };
         self.key(key).extend_from_slice(text);
     }
 
+    #[inline]
     pub fn end(self) {
         self.out.push(b'}');
     }

@@ -14,7 +14,7 @@ use serde_json::{Map, Value};
 use crate::canonical::is_integer_text;
 use crate::coresetup::CoreSetup;
 use crate::errors::Invalid;
-use crate::validate::{is_currency_exact, is_identifier_exact};
+use crate::validate::{is_currency, is_identifier};
 
 const I64: i128 = i64::MAX as i128;
 
@@ -145,7 +145,7 @@ impl Check {
                 n.as_i128().is_some_and(|v| (lo..=hi).contains(&v))
             }
             (Kind::Bool, Value::Bool(_)) => true,
-            (Kind::Identifier { .. }, Value::String(s)) => is_identifier_exact(s),
+            (Kind::Identifier { .. }, Value::String(s)) => is_identifier(s),
             (Kind::Enum(options), Value::String(s)) => options.contains(&s.as_str()),
             (Kind::Sha256, Value::String(s)) => {
                 s.len() == 64
@@ -281,7 +281,7 @@ fn check_business(c: &mut Check, value: &Value, path: &[String]) {
             None => c.push(at.len(), &at, true, "not of type 'object'"),
             Some(map) => {
                 for (oid, order) in map {
-                    if !is_identifier_exact(oid) {
+                    if !is_identifier(oid) {
                         c.fail(at.len(), &at, format!("{oid:?} is not a valid property name"));
                     }
                     let op = child(&at, oid);
@@ -320,11 +320,11 @@ fn check_business(c: &mut Check, value: &Value, path: &[String]) {
         }
     }
     let maps: [(&str, KeyCheck, Kind); 5] = [
-        ("positions", is_identifier_exact, int(-I64, I64)),
-        ("cost_basis", is_identifier_exact, money()),
-        ("cash", is_currency_exact, money()),
-        ("realized_pnl", is_currency_exact, money()),
-        ("fees", is_currency_exact, money()),
+        ("positions", is_identifier, int(-I64, I64)),
+        ("cost_basis", is_identifier, money()),
+        ("cash", is_currency, money()),
+        ("realized_pnl", is_currency, money()),
+        ("fees", is_currency, money()),
     ];
     for (key, key_ok, kind) in maps {
         if let Some(value) = obj.get(key) {
@@ -414,7 +414,7 @@ fn check_engine(c: &mut Check, value: &Value, path: &[String]) {
         ],
     );
     if let Some(marks) = obj.get("marks") {
-        c.map(marks, &child(path, "marks"), is_identifier_exact, int(1, I64));
+        c.map(marks, &child(path, "marks"), is_identifier, int(1, I64));
     }
     if let Some(timers) = obj.get("timers") {
         let kind = Kind::Int {
@@ -422,7 +422,7 @@ fn check_engine(c: &mut Check, value: &Value, path: &[String]) {
             hi: I64,
             nullable: true,
         };
-        c.map(timers, &child(path, "timers"), is_identifier_exact, kind);
+        c.map(timers, &child(path, "timers"), is_identifier, kind);
     }
 }
 
@@ -476,6 +476,18 @@ pub fn check_checkpoint(snapshot: &Value, setup: &CoreSetup) -> Result<(), Inval
     for (path, value, known) in checks {
         if !same(value, known) {
             return Err(Invalid::new(path, "checkpoint was taken with a different setup"));
+        }
+    }
+    // Orders are keyed by their own id (the schema cannot say so).
+    for (oid, order) in snapshot["business"]["orders"].as_object().expect("checked") {
+        if order["order_id"].as_str() != Some(oid.as_str()) {
+            return Err(Invalid::new(
+                "$.business.orders",
+                format!(
+                    "checkpoint is not a valid state: order {oid:?} has order_id {}",
+                    order["order_id"]
+                ),
+            ));
         }
     }
     Ok(())

@@ -4,12 +4,13 @@
 //! checks in the same order, so the same field is blamed) and never changed
 //! afterwards: nothing during a run can alter the rules it started with.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 use serde_json::{json, Value};
 
 use crate::errors::SetupError;
 use crate::fixedpoint::{MAX_PRECISION, MONEY_MAX, MONEY_MIN, POSITION_MAX, PRICE_MAX, QTY_MAX, TIME_MAX};
+use crate::hashing::FastMap;
 use crate::validate::{self as v, field, VResult};
 
 /// Where an event comes from; also its tie-break rank via `source_priority`.
@@ -170,9 +171,9 @@ pub struct CoreSetup {
     pub source_priority: [Source; 4],
     pub invariant_mode: InvariantMode,
     pub timers: Vec<TimerSpec>,
-    venue_index: HashMap<String, usize>,
-    instrument_index: HashMap<String, usize>,
-    currency_index: HashMap<String, usize>,
+    venue_index: FastMap<String, usize>,
+    instrument_index: FastMap<String, usize>,
+    currency_index: FastMap<String, usize>,
 }
 
 impl CoreSetup {
@@ -315,7 +316,7 @@ fn parse(data: &Value) -> VResult<CoreSetup> {
     })
 }
 
-fn index<'a>(names: impl Iterator<Item = &'a str>) -> HashMap<String, usize> {
+fn index<'a>(names: impl Iterator<Item = &'a str>) -> FastMap<String, usize> {
     names.enumerate().map(|(i, n)| (n.to_string(), i)).collect()
 }
 
@@ -435,8 +436,8 @@ fn parse_venues(value: &Value) -> VResult<Vec<Venue>> {
 fn parse_instruments(
     value: &Value,
     currencies: &[Currency],
-    currency_index: &HashMap<String, usize>,
-    venue_index: &HashMap<String, usize>,
+    currency_index: &FastMap<String, usize>,
+    venue_index: &FastMap<String, usize>,
 ) -> VResult<Vec<Instrument>> {
     let mut out: Vec<Instrument> = Vec::new();
     let keys = [
@@ -504,7 +505,7 @@ fn parse_instruments(
 fn money_map(
     value: &Value,
     path: &str,
-    currencies: &HashMap<String, usize>,
+    currencies: &FastMap<String, usize>,
 ) -> VResult<BTreeMap<String, i128>> {
     let obj = v::require_object(value, path)?;
     let mut keys: Vec<&String> = obj.keys().collect();
@@ -524,8 +525,8 @@ fn money_map(
 
 fn parse_risk(
     value: &Value,
-    instruments: &HashMap<String, usize>,
-    currencies: &HashMap<String, usize>,
+    instruments: &FastMap<String, usize>,
+    currencies: &FastMap<String, usize>,
 ) -> VResult<RiskLimits> {
     let obj = v::require_object(value, "$.risk")?;
     v::exact_keys(obj, "$.risk", &[], &["max_position", "max_order_notional"])?;

@@ -9,7 +9,7 @@
 //! stop a step half-way, as Python's exceptions do) follows the Python core
 //! statement by statement, because any difference shows up in the hashes.
 
-use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
+use std::collections::{BTreeMap, VecDeque};
 
 use serde_json::Value;
 
@@ -17,13 +17,15 @@ use crate::canonical::GENESIS_HASH;
 use crate::coresetup::{CoreSetup, InvariantMode, Source};
 use crate::errors::{CoreError, SetupError};
 use crate::fixedpoint::{self as fp, DAY_NS};
+use crate::hashing::{FastMap, FastSet};
 use crate::intents::{
     check_cancel, check_place, check_replace, describe, parse_intent, Intent, Reason, StateView,
 };
 use crate::invariants::{InvariantChecker, RecordView};
 use crate::items::{parse_input, Event, IntentBatch, Item, Parsed, Payload, Request, RiskFlag};
+use crate::lineparse::parse_line;
 use crate::matching::match_event;
-use crate::orders::{next_state, Order, Status, Trigger};
+use crate::orders::{next_state, Order, OrderBook, Status, Trigger};
 use crate::portfolio::Portfolio;
 use crate::record::{Diagnostic, Fill, IntentOutcome, Origin, Record, Transition};
 use crate::sequencer::Sequencer;
@@ -76,29 +78,127 @@ impl RecordBuilder {
     }
 }
 
+/// One JSON line read as Python's `json.loads` reads it.
+///
+/// `json.loads` also accepts the constants `NaN`, `Infinity` and `-Infinity`
+/// (as floats); serde_json does not. When a line fails to parse only because
+/// of them, they are read as a float literal instead, so that the item is
+/// refused at the field that holds them, as the Python core refuses it.
+fn read_json_line(line: &[u8]) -> Result<Value, CoreError> {
+    serde_json::from_slice(line).or_else(|err| {
+        python_constants(line)
+            .and_then(|text| serde_json::from_slice(&text).ok())
+            .ok_or_else(|| CoreError::input("$", format!("not valid JSON: {err}")))
+    })
+}
+
+/// `line` with each `NaN`, `Infinity` and `-Infinity` token outside strings
+/// (in a value position) replaced by a float literal; `None` if there is none.
+fn python_constants(line: &[u8]) -> Option<Vec<u8>> {
+    const TOKENS: [(&[u8], &[u8]); 3] = [
+        (b"-Infinity", b"-1e999"),
+        (b"Infinity", b"1e999"),
+        (b"NaN", b"1e999"),
+    ];
+    let mut out = Vec::with_capacity(line.len());
+    let mut in_string = false;
+    let mut replaced = false;
+    // The last byte outside whitespace: a value may start only after `[`, `,`, `:` or at the start.
+    let mut last: Option<u8> = None;
+    let mut at = 0;
+    while at < line.len() {
+        let b = line[at];
+        if in_string {
+            out.push(b);
+            match b {
+                b'\\' if at + 1 < line.len() => {
+                    out.push(line[at + 1]);
+                    at += 2;
+                    continue;
+                }
+                b'"' => in_string = false,
+                _ => {}
+            }
+            at += 1;
+            continue;
+        }
+        if matches!(last, None | Some(b'[' | b',' | b':')) {
+            if let Some((token, float)) = TOKENS.iter().find(|(token, _)| line[at..].starts_with(token)) {
+                out.extend_from_slice(float);
+                at += token.len();
+                last = Some(b'0');
+                replaced = true;
+                continue;
+            }
+        }
+        if b == b'"' {
+            in_string = true;
+        }
+        if !b.is_ascii_whitespace() {
+            last = Some(b);
+        }
+        out.push(b);
+        at += 1;
+    }
+    replaced.then_some(out)
+}
+
+/// Add the new order at position `n` to its instrument's working list, in
+/// creation order: `(created_seq, order_id)`.
+///
+/// Orders placed by one batch share `created_seq` and are ordered by id among
+/// themselves, so the order is a function of the state alone and `restore`
+/// rebuilds it exactly (the intents' order within a batch is not part of the
+/// state).
+fn add_working(ids: &mut Vec<usize>, orders: &OrderBook, n: usize) {
+    let order = orders.at(n);
+    let mut at = ids.len();
+    while at > 0 {
+        let previous = orders.at(ids[at - 1]);
+        if previous.created_seq != order.created_seq || previous.order_id < order.order_id {
+            break;
+        }
+        at -= 1;
+    }
+    ids.insert(at, n);
+}
+
+/// `deltas[key] += delta`, allocating the key only the first time.
+fn add_delta(deltas: &mut BTreeMap<String, i128>, key: &str, delta: i128) {
+    match deltas.get_mut(key) {
+        Some(total) => *total += delta,
+        None => {
+            deltas.insert(key.to_string(), delta);
+        }
+    }
+}
+
 /// The deterministic core. Build it with [`Core::new`].
 #[derive(Debug, Clone)]
 pub struct Core {
     pub(crate) setup: CoreSetup,
     pub(crate) sequencer: Sequencer,
-    pub(crate) orders: HashMap<String, Order>,
+    pub(crate) orders: OrderBook,
     pub(crate) portfolio: Portfolio,
     pub(crate) halted: bool,
     pub(crate) reduce_only: bool,
     pub(crate) no_new_orders: bool,
-    pub(crate) seen_keys: HashSet<String>,
+    pub(crate) seen_keys: FastSet<String>,
     pub(crate) quarantine: Vec<Quarantined>,
     pub(crate) marks: BTreeMap<String, i64>,
     pub(crate) timers: BTreeMap<String, Option<i64>>,
-    pub(crate) intervals: HashMap<String, i64>,
+    pub(crate) intervals: FastMap<String, i64>,
     pub(crate) clock: i64,
     pub(crate) last_hash: String,
     pub(crate) pending: VecDeque<Event>,
-    /// Non-terminal order ids per instrument in creation order (pruned lazily).
-    pub(crate) working: HashMap<String, Vec<String>>,
+    /// Positions in `orders` of each instrument's non-terminal orders, in
+    /// creation order (pruned lazily).
+    pub(crate) working: FastMap<String, Vec<usize>>,
     pub(crate) failed: Option<String>,
     pub(crate) checker: InvariantChecker,
     pub(crate) warnings: Vec<String>,
+    /// The buffer each trace line is written in before it is copied out.
+    pub(crate) scratch: Vec<u8>,
 }
 
 impl Core {
@@ -119,7 +219,7 @@ impl Core {
             portfolio.positions.insert(inst.id.clone(), 0);
             portfolio.cost_basis.insert(inst.id.clone(), 0);
         }
-        let orders = HashMap::new();
+        let orders = OrderBook::default();
         let checker = InvariantChecker::new(
             setup.invariant_mode,
             &portfolio.cash,
@@ -133,7 +233,7 @@ impl Core {
             halted: false,
             reduce_only: false,
             no_new_orders: false,
-            seen_keys: HashSet::new(),
+            seen_keys: FastSet::default(),
             quarantine: Vec::new(),
             marks: BTreeMap::new(),
             timers: setup
@@ -157,6 +257,7 @@ impl Core {
             failed: None,
             checker,
             warnings: Vec::new(),
+            scratch: Vec::with_capacity(4096),
             setup,
         }
     }
@@ -187,11 +288,63 @@ impl Core {
 
     /// Commit one input item (or event group) and return every record it produced.
     pub fn step(&mut self, item: &Value) -> Result<Vec<Record>, CoreError> {
-        let items = match parse_input(item)? {
-            Parsed::Item(item) => vec![item],
-            Parsed::Group(events) => events.into_iter().map(Item::Event).collect(),
+        self.step_parsed(parse_input(item)?)
+    }
+
+    /// Commit an item already parsed by [`parse_input`] or [`parse_line`].
+    pub fn step_parsed(&mut self, parsed: Parsed) -> Result<Vec<Record>, CoreError> {
+        if let Some(reason) = &self.failed {
+            return Err(CoreError::Failed(format!(
+                "the core stopped after an invariant violation: {reason}"
+            )));
+        }
+        match parsed {
+            Parsed::Item(item) => {
+                self.precheck(std::slice::from_ref(&item), None)?;
+                let mut records = Vec::with_capacity(2);
+                self.run(item, &mut records)?;
+                Ok(records)
+            }
+            Parsed::Group(events) => {
+                for (n, event) in events.iter().enumerate() {
+                    if event.seq_id.is_some() {
+                        return Err(CoreError::input(
+                            format!("$.events[{n}].seq_id"),
+                            "events in a group are sequenced by the core; use null",
+                        ));
+                    }
+                }
+                // Commit order; errors name each event's position as given.
+                let positions = self.sequencer.order_positions(&events);
+                let mut slots: Vec<Option<Event>> = events.into_iter().map(Some).collect();
+                let items: Vec<Item> = positions
+                    .iter()
+                    .map(|&n| Item::Event(slots[n].take().expect("each position once")))
+                    .collect();
+                self.precheck(&items, Some(&positions))?;
+                let mut records = Vec::with_capacity(items.len() + 2);
+                for item in items {
+                    self.run(item, &mut records)?;
+                }
+                Ok(records)
+            }
+        }
+    }
+
+    /// Commit one input item given as JSON text (one line of an input log) and
+    /// return every record it produced: the fast entry point for replays and blocks.
+    ///
+    /// The result, error or records, is what [`Core::step`] gives for the
+    /// parsed line. A plain, valid item is read straight from the bytes into
+    /// its typed form ([`crate::lineparse`]); anything else (invalid JSON,
+    /// escapes, floats, a refused field, ...) goes through `serde_json` and
+    /// the generic checks, which name the offending field.
+    pub fn step_json(&mut self, line: &[u8]) -> Result<Vec<Record>, CoreError> {
+        let parsed = match parse_line(line) {
+            Some(parsed) => parsed,
+            None => parse_input(&read_json_line(line)?)?,
         };
-        self.step_items(items)
+        self.step_parsed(parsed)
     }
 
     /// Commit one event envelope or intent batch and return its own (input) record.
@@ -205,7 +358,7 @@ impl Core {
                 ))
             }
         };
-        let records = self.step_items(vec![parsed])?;
+        let records = self.step_parsed(Parsed::Item(parsed))?;
         Ok(records
             .into_iter()
             .find(|r| r.origin == Origin::Input)
@@ -226,61 +379,29 @@ impl Core {
 
     // -- time steps -----------------------------------------------------------------------
 
-    fn step_items(&mut self, items: Vec<Item>) -> Result<Vec<Record>, CoreError> {
-        if let Some(reason) = &self.failed {
-            return Err(CoreError::Failed(format!(
-                "the core stopped after an invariant violation: {reason}"
-            )));
+    /// One time step: due timers, the item, then every report it queued.
+    fn run(&mut self, item: Item, records: &mut Vec<Record>) -> Result<(), CoreError> {
+        self.fire_timers(item.time(), records)?;
+        self.clock = self.clock.max(item.time());
+        self.commit(item, Origin::Input, records)?;
+        while let Some(event) = self.pending.pop_front() {
+            self.commit(Item::Event(event), Origin::Generated, records)?;
         }
-        let items = if items.len() > 1 {
-            // Checked before sorting, so the path names the position as given.
-            for (n, item) in items.iter().enumerate() {
-                if item.seq_id().is_some() {
-                    return Err(CoreError::input(
-                        format!("$.events[{n}].seq_id"),
-                        "events in a group are sequenced by the core; use null",
-                    ));
-                }
-            }
-            let events = items
-                .into_iter()
-                .map(|i| match i {
-                    Item::Event(e) => e,
-                    Item::Batch(_) => unreachable!("only event groups hold several items"),
-                })
-                .collect();
-            self.sequencer
-                .order(events)
-                .into_iter()
-                .map(Item::Event)
-                .collect()
-        } else {
-            items
-        };
-        self.precheck(&items)?;
-        let mut records = Vec::with_capacity(items.len() + 2);
-        for item in items {
-            self.fire_timers(item.time(), &mut records)?;
-            self.clock = self.clock.max(item.time());
-            records.push(self.commit(item, Origin::Input)?);
-            while let Some(event) = self.pending.pop_front() {
-                records.push(self.commit(Item::Event(event), Origin::Generated)?);
-            }
-        }
-        Ok(records)
+        Ok(())
     }
 
     /// Refuse items that would break the timeline, before anything changes.
     ///
-    /// Paths name positions in the *sorted* group, as Python's do.
-    fn precheck(&self, items: &[Item]) -> Result<(), CoreError> {
+    /// `items` are in commit order; for a group, `positions[n]` is where
+    /// `items[n]` stood in the group as given, which is what paths name.
+    fn precheck(&self, items: &[Item], positions: Option<&[usize]>) -> Result<(), CoreError> {
         let mut clock = self.clock;
         let last = self.sequencer.last_seq_id as i128;
         for (n, item) in items.iter().enumerate() {
-            let path = if items.len() > 1 {
-                format!("$.events[{n}]")
-            } else {
-                "$".to_string()
+            // Built only when an error needs it.
+            let path = || match positions {
+                Some(positions) => format!("$.events[{}]", positions[n]),
+                None => "$".to_string(),
             };
             let timed = match item {
                 Item::Batch(_) => true,
@@ -294,7 +415,7 @@ impl Core {
                         .is_some_and(|inst| inst.venue == e.venue);
                     if !listed {
                         return Err(CoreError::input(
-                            format!("{path}.instrument"),
+                            format!("{}.instrument", path()),
                             format!(
                                 "instrument {:?} is not listed on venue {:?} in the setup",
                                 e.instrument.as_deref().unwrap_or("None"),
@@ -312,7 +433,7 @@ impl Core {
                     "event_time"
                 };
                 return Err(CoreError::sequence(
-                    format!("{path}.{key}"),
+                    format!("{}.{key}", path()),
                     format!("time {time} is before the core clock {clock}"),
                 ));
             }
@@ -320,7 +441,7 @@ impl Core {
             if let Some(seq_id) = item.seq_id() {
                 if seq_id as i128 <= last + due {
                     return Err(CoreError::sequence(
-                        format!("{path}.seq_id"),
+                        format!("{}.seq_id", path()),
                         format!("seq_id {seq_id} does not follow {}", last + due),
                     ));
                 }
@@ -379,34 +500,34 @@ impl Core {
                 idempotency_key: None,
                 producer_index: 0,
             };
-            records.push(self.commit(Item::Event(event), Origin::Generated)?);
+            self.commit(Item::Event(event), Origin::Generated, records)?;
         }
     }
 
     // -- committing -----------------------------------------------------------------------
 
-    fn commit(&mut self, mut item: Item, origin: Origin) -> Result<Record, CoreError> {
+    /// Commit one item as one record, sealed and appended to `records`.
+    fn commit(&mut self, mut item: Item, origin: Origin, records: &mut Vec<Record>) -> Result<(), CoreError> {
         let seq_id = self.sequencer.assign(item.seq_id())?;
         item.set_seq_id(seq_id);
         let mut rec = RecordBuilder::default();
-        let mut replaced: HashSet<String> = HashSet::new();
+        let mut replaced: Vec<String> = Vec::new();
         match &item {
             Item::Batch(batch) => self.apply_intents(batch, seq_id, &mut rec),
             Item::Event(event) => self.apply_event(event, seq_id, &mut rec, &mut replaced),
         }
-        let mut record = Record {
+        let mut record = Record::new(
             seq_id,
             origin,
-            input: item,
-            transitions: rec.transitions,
-            fills: rec.fills,
-            position_deltas: rec.positions.into_iter().collect(),
-            cash_deltas: rec.cash.into_iter().collect(),
-            intent_outcomes: rec.outcomes,
-            diagnostics: rec.diagnostics,
-            prev_hash: self.last_hash.clone(),
-            hash: String::new(),
-        };
+            item,
+            rec.transitions,
+            rec.fills,
+            rec.positions.into_iter().collect(),
+            rec.cash.into_iter().collect(),
+            rec.outcomes,
+            rec.diagnostics,
+            self.last_hash.clone(),
+        );
         let view = RecordView {
             seq_id,
             transitions: &record.transitions,
@@ -442,9 +563,11 @@ impl Core {
             }
             Ok(_) => {}
         }
-        record.hash = record.compute_hash();
+        records.push(record);
+        let record = records.last_mut().expect("just pushed");
+        record.seal(&mut self.scratch);
         self.last_hash.clone_from(&record.hash);
-        Ok(record)
+        Ok(())
     }
 
     // -- events ---------------------------------------------------------------------------
@@ -454,7 +577,7 @@ impl Core {
         event: &Event,
         seq_id: i64,
         rec: &mut RecordBuilder,
-        replaced: &mut HashSet<String>,
+        replaced: &mut Vec<String>,
     ) {
         if let Some(key) = &event.idempotency_key {
             if self.seen_keys.contains(key) {
@@ -496,36 +619,35 @@ impl Core {
             Payload::Quote { bid, ask, .. } => ((bid as i128 + ask as i128) / 2) as i64,
             _ => unreachable!("market data payloads are bars, trades or quotes"),
         };
-        self.marks.insert(inst_id.to_string(), mark);
-        let simulated = {
-            let inst = self.setup.instrument(inst_id).expect("checked before the step");
-            self.setup
-                .venue(&inst.venue)
-                .expect("instruments name declared venues")
-                .simulated
-        };
-        if !simulated {
-            return;
+        match self.marks.get_mut(inst_id) {
+            Some(slot) => *slot = mark,
+            None => {
+                self.marks.insert(inst_id.to_string(), mark);
+            }
         }
-        // Borrow the working list out of the map while matching (no copy of the ids).
-        let ids = self.take_working_ids(inst_id);
+        // One lookup each; the fields borrowed below are disjoint.
         let inst = self.setup.instrument(inst_id).expect("checked before the step");
         let venue = self
             .setup
             .venue(&inst.venue)
             .expect("instruments name declared venues");
+        if !venue.simulated {
+            return;
+        }
+        let Some(ids) = self.working.get_mut(inst_id) else {
+            return;
+        };
+        let orders = &mut self.orders;
+        ids.retain(|&n| !orders.at(n).is_terminal());
         let proposals = match_event(
             &event.payload,
             seq_id,
             event.event_time / DAY_NS,
             venue,
             inst,
-            &mut self.orders,
-            &ids,
+            orders,
+            ids,
         );
-        if let Some(slot) = self.working.get_mut(inst_id) {
-            *slot = ids;
-        }
         for (n, payload) in proposals.into_iter().enumerate() {
             self.pending.push_back(Event {
                 seq_id: None,
@@ -541,19 +663,21 @@ impl Core {
         }
     }
 
-    /// The order a report is about, if it names a known order on the same instrument and venue.
-    fn report_target(orders: &mut HashMap<String, Order>, event: &Event, order_id: &str) -> Option<Order> {
-        let order = orders.get(order_id)?;
+    /// Position of the order a report is about, if it names a known order on
+    /// the same instrument and venue.
+    fn report_target(orders: &OrderBook, event: &Event, order_id: &str) -> Option<usize> {
+        let n = orders.position(order_id)?;
+        let order = orders.at(n);
         if Some(order.instrument.as_str()) != event.instrument.as_deref() || order.venue != event.venue {
             return None;
         }
-        orders.remove(order_id)
+        Some(n)
     }
 
-    fn on_report(&mut self, event: &Event, rec: &mut RecordBuilder, replaced: &mut HashSet<String>) {
+    fn on_report(&mut self, event: &Event, rec: &mut RecordBuilder, replaced: &mut Vec<String>) {
         let kind = event.event_type();
         let order_id = event.payload.order_id().expect("broker reports name an order");
-        let Some(mut order) = Self::report_target(&mut self.orders, event, order_id) else {
+        let Some(n) = Self::report_target(&self.orders, event, order_id) else {
             rec.diagnose(
                 "UNKNOWN_ORDER_REPORT",
                 Some(order_id),
@@ -561,8 +685,9 @@ impl Core {
             );
             return;
         };
+        let mut order = self.orders.take(n);
         self.on_known_report(event, &mut order, rec, replaced);
-        self.orders.insert(order.order_id.clone(), order);
+        self.orders.put(n, order);
     }
 
     fn on_known_report(
@@ -570,14 +695,13 @@ impl Core {
         event: &Event,
         order: &mut Order,
         rec: &mut RecordBuilder,
-        replaced: &mut HashSet<String>,
+        replaced: &mut Vec<String>,
     ) {
         let kind = event.event_type();
-        let order_id = order.order_id.clone();
         if order.is_terminal() {
             rec.diagnose(
                 "TERMINAL_ABSORBED",
-                Some(&order_id),
+                Some(&order.order_id),
                 format!("{kind} ignored: order is {}", order.status.as_str()),
             );
             return;
@@ -601,7 +725,7 @@ impl Core {
         let Some(target) = next_state(order.status, trigger, order.filled_qty) else {
             rec.diagnose(
                 "UNEXPECTED_REPORT",
-                Some(&order_id),
+                Some(&order.order_id),
                 format!("{kind} is not expected while {}", order.status.as_str()),
             );
             return;
@@ -619,7 +743,7 @@ impl Core {
             {
                 rec.diagnose(
                     "INVALID_REPORT",
-                    Some(&order_id),
+                    Some(&order.order_id),
                     "replacement does not fit the order",
                 );
                 return;
@@ -627,7 +751,9 @@ impl Core {
             order.qty = *qty;
             order.price = *price;
             order.stop_price = *stop_price;
-            replaced.insert(order_id);
+            if !replaced.contains(&order.order_id) {
+                replaced.push(order.order_id.clone());
+            }
         }
         rec.transition(order, target, trigger);
     }
@@ -644,12 +770,13 @@ impl Core {
             unreachable!("on_fill takes fills")
         };
         let (qty, price, fee) = (*qty, *price, *fee);
-        let Some(mut order) = Self::report_target(&mut self.orders, event, order_id) else {
+        let Some(n) = Self::report_target(&self.orders, event, order_id) else {
             self.quarantine_fill(seq_id, order_id, qty, price, rec, "UNKNOWN_ORDER");
             return;
         };
+        let mut order = self.orders.take(n);
         self.on_known_fill(seq_id, &mut order, fill_id, qty, price, fee, rec);
-        self.orders.insert(order.order_id.clone(), order);
+        self.orders.put(n, order);
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -663,18 +790,17 @@ impl Core {
         fee: i128,
         rec: &mut RecordBuilder,
     ) {
-        let order_id = order.order_id.clone();
         if order.is_terminal() {
             let reason = if order.status == Status::Filled {
                 "OVERFILL"
             } else {
                 "FILL_AFTER_TERMINAL"
             };
-            self.quarantine_fill(seq_id, &order_id, qty, price, rec, reason);
+            self.quarantine_fill(seq_id, &order.order_id, qty, price, rec, reason);
             return;
         }
         if qty > order.remaining() {
-            self.quarantine_fill(seq_id, &order_id, qty, price, rec, "OVERFILL");
+            self.quarantine_fill(seq_id, &order.order_id, qty, price, rec, "OVERFILL");
             return;
         }
         let inst = self
@@ -692,7 +818,7 @@ impl Core {
             Trigger::Fill
         };
         let Some(target) = next_state(status, trigger, order.filled_qty) else {
-            self.quarantine_fill(seq_id, &order_id, qty, price, rec, "NOT_ACCEPTED");
+            self.quarantine_fill(seq_id, &order.order_id, qty, price, rec, "NOT_ACCEPTED");
             return;
         };
         let planned = fp::notional(price, qty, inst.scale_shift).and_then(|value| {
@@ -704,23 +830,23 @@ impl Core {
             Ok((value, effects, filled_notional, fees))
         });
         let Ok((value, effects, filled_notional, fees)) = planned else {
-            self.quarantine_fill(seq_id, &order_id, qty, price, rec, "VALUE_OUT_OF_RANGE");
+            self.quarantine_fill(seq_id, &order.order_id, qty, price, rec, "VALUE_OUT_OF_RANGE");
             return;
         };
         if order.status == Status::Submitted {
             rec.transition(order, Status::Accepted, Trigger::ImpliedAccept);
             rec.diagnose(
                 "IMPLIED_ACCEPT",
-                Some(&order_id),
+                Some(&order.order_id),
                 "fill arrived before the acceptance",
             );
         }
-        self.portfolio.commit(&effects);
+        self.portfolio.commit(&inst.id, &inst.quote_currency, &effects);
         order.filled_qty += qty;
         order.filled_notional = filled_notional;
         order.fees = fees;
         rec.fills.push(Fill {
-            order_id: order_id.clone(),
+            order_id: order.order_id.clone(),
             fill_id: fill_id.to_string(),
             instrument: inst.id.clone(),
             side: order.side,
@@ -730,8 +856,8 @@ impl Core {
             fee,
             currency: inst.quote_currency.clone(),
         });
-        *rec.cash.entry(inst.quote_currency.clone()).or_insert(0) += effects.cash_delta;
-        *rec.positions.entry(inst.id.clone()).or_insert(0) += effects.position_delta as i128;
+        add_delta(&mut rec.cash, &inst.quote_currency, effects.cash_delta);
+        add_delta(&mut rec.positions, &inst.id, effects.position_delta as i128);
         rec.transition(order, target, trigger);
     }
 
@@ -837,31 +963,35 @@ impl Core {
                     submit_day: batch.ts / DAY_NS,
                     triggered: false,
                 };
-                self.working
-                    .get_mut(&order.instrument)
-                    .expect("check_place found the instrument")
-                    .push(order.order_id.clone());
                 rec.transition(&mut order, Status::Submitted, Trigger::Submit);
                 let answer = self.simulated(&order, || Payload::OrderAccepted {
                     order_id: order.order_id.clone(),
                 });
-                self.orders.insert(order.order_id.clone(), order);
+                let instrument = order.instrument.clone();
+                let n = self.orders.insert(order);
+                let ids = self
+                    .working
+                    .get_mut(&instrument)
+                    .expect("check_place found the instrument");
+                add_working(ids, &self.orders, n);
                 Ok(answer)
             }
             Intent::Cancel { client_order_id } => {
                 check_cancel(&client_order_id, &self.view())?;
-                let mut order = self.orders.remove(&client_order_id).expect("checked");
+                let n = self.orders.position(&client_order_id).expect("checked");
+                let mut order = self.orders.take(n);
                 rec.transition(&mut order, Status::CancelPending, Trigger::CancelRequest);
                 let answer = self.simulated(&order, || Payload::OrderCancelled {
                     order_id: order.order_id.clone(),
                     reason: "cancel requested".to_string(),
                 });
-                self.orders.insert(client_order_id, order);
+                self.orders.put(n, order);
                 Ok(answer)
             }
             Intent::Replace(r) => {
                 check_replace(&r, &self.view())?;
-                let mut order = self.orders.remove(&r.client_order_id).expect("checked");
+                let n = self.orders.position(&r.client_order_id).expect("checked");
+                let mut order = self.orders.take(n);
                 rec.transition(&mut order, Status::ReplacePending, Trigger::ReplaceRequest);
                 let answer = self.simulated(&order, || Payload::OrderReplaced {
                     order_id: order.order_id.clone(),
@@ -869,7 +999,7 @@ impl Core {
                     price: r.price,
                     stop_price: r.stop_price,
                 });
-                self.orders.insert(r.client_order_id, order);
+                self.orders.put(n, order);
                 Ok(answer)
             }
             Intent::SetRiskFlag { flag, value } => {
@@ -892,18 +1022,5 @@ impl Core {
         venue
             .simulated
             .then(|| (payload(), order.venue.clone(), order.instrument.clone()))
-    }
-
-    // -- helpers --------------------------------------------------------------------------
-
-    /// Non-terminal order ids of an instrument in creation order, pruned and
-    /// taken out of `working` (the caller puts them back).
-    fn take_working_ids(&mut self, instrument: &str) -> Vec<String> {
-        let Some(ids) = self.working.get_mut(instrument) else {
-            return Vec::new();
-        };
-        let orders = &self.orders;
-        ids.retain(|oid| !orders[oid].is_terminal());
-        std::mem::take(ids)
     }
 }

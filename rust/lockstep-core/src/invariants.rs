@@ -7,10 +7,10 @@
 //! character: in `warn` mode they become `INVARIANT_WARNING` diagnostics and
 //! are hashed into the record.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::collections::BTreeMap;
 
 use crate::coresetup::InvariantMode;
-use crate::orders::{table, Order, Side, Status};
+use crate::orders::{table, OrderBook, Side, Status};
 use crate::record::{Diagnostic, Fill, Transition};
 
 /// The parts of a record the checks read.
@@ -28,8 +28,45 @@ pub struct InvariantChecker {
     pub mode: InvariantMode,
     cash: BTreeMap<String, i128>,
     positions: BTreeMap<String, i128>,
-    filled: HashMap<String, i64>,
-    remaining: HashMap<String, i64>,
+    /// Last seen filled and remaining quantity per order, by position in the
+    /// order book (`None`: not seen yet).
+    filled: Vec<Option<i64>>,
+    remaining: Vec<Option<i64>>,
+}
+
+/// `counters[n] = Some(value)`, growing the vector as needed.
+fn record_at(counters: &mut Vec<Option<i64>>, n: usize, value: i64) {
+    if counters.len() <= n {
+        counters.resize(n + 1, None);
+    }
+    counters[n] = Some(value);
+}
+
+/// The entry for `key`, created with `default` (allocating the key) only when missing.
+fn slot<'m, M: ShadowMap<V>, V>(map: &'m mut M, key: &str, default: V) -> &'m mut V {
+    if !map.has(key) {
+        map.add(key.to_string(), default);
+    }
+    map.entry_mut(key)
+}
+
+/// The shadow ledgers' map type (a trait so `slot` reads as a plain helper).
+trait ShadowMap<V> {
+    fn has(&self, key: &str) -> bool;
+    fn add(&mut self, key: String, value: V);
+    fn entry_mut(&mut self, key: &str) -> &mut V;
+}
+
+impl<V> ShadowMap<V> for BTreeMap<String, V> {
+    fn has(&self, key: &str) -> bool {
+        self.contains_key(key)
+    }
+    fn add(&mut self, key: String, value: V) {
+        self.insert(key, value);
+    }
+    fn entry_mut(&mut self, key: &str) -> &mut V {
+        self.get_mut(key).expect("added above")
+    }
 }
 
 fn accepted_or_later(status: Status) -> bool {
@@ -48,14 +85,14 @@ impl InvariantChecker {
         mode: InvariantMode,
         cash: &BTreeMap<String, i128>,
         positions: &BTreeMap<String, i64>,
-        orders: &HashMap<String, Order>,
+        orders: &OrderBook,
     ) -> Self {
         InvariantChecker {
             mode,
             cash: cash.clone(),
             positions: positions.iter().map(|(k, v)| (k.clone(), *v as i128)).collect(),
-            filled: orders.iter().map(|(k, o)| (k.clone(), o.filled_qty)).collect(),
-            remaining: orders.iter().map(|(k, o)| (k.clone(), o.remaining())).collect(),
+            filled: orders.iter().map(|o| Some(o.filled_qty)).collect(),
+            remaining: orders.iter().map(|o| Some(o.remaining())).collect(),
         }
     }
 
@@ -64,10 +101,10 @@ impl InvariantChecker {
     pub fn check(
         &mut self,
         record: &RecordView,
-        orders: &HashMap<String, Order>,
+        orders: &OrderBook,
         cash: &BTreeMap<String, i128>,
         positions: &BTreeMap<String, i64>,
-        replaced: &HashSet<String>,
+        replaced: &[String],
     ) -> Result<Vec<String>, String> {
         if self.mode == InvariantMode::Off {
             return Ok(Vec::new());
@@ -114,14 +151,14 @@ impl InvariantChecker {
             } else {
                 -(fill.qty as i128)
             };
-            let position = self.positions.entry(fill.instrument.clone()).or_insert(0);
+            let position = slot(&mut self.positions, &fill.instrument, 0);
             *position = position.wrapping_add(signed);
             let flow = if signed < 0 {
                 fill.notional.wrapping_sub(fill.fee)
             } else {
                 fill.notional.wrapping_add(fill.fee).wrapping_neg()
             };
-            let shadow = self.cash.entry(fill.currency.clone()).or_insert(0);
+            let shadow = slot(&mut self.cash, &fill.currency, 0);
             *shadow = shadow.wrapping_add(flow);
         }
         for (ccy, _) in record.cash_deltas {
@@ -140,32 +177,42 @@ impl InvariantChecker {
                 ));
             }
         }
-        let touched: BTreeSet<&str> = record
+        // Sorted and distinct, as a set would give them (problem texts list in this order).
+        let mut touched: Vec<&str> = record
             .transitions
             .iter()
             .map(|t| t.order_id.as_str())
             .chain(record.fills.iter().map(|f| f.order_id.as_str()))
             .collect();
+        touched.sort_unstable();
+        touched.dedup();
         for oid in touched {
-            let Some(order) = orders.get(oid) else {
+            let Some(n) = orders.position(oid) else {
                 continue;
             };
-            let before_filled = self.filled.get(oid).copied().unwrap_or(0);
-            let before_remaining = self.remaining.get(oid).copied().unwrap_or(order.remaining());
+            let order = orders.at(n);
+            let before_filled = self.filled.get(n).copied().flatten().unwrap_or(0);
+            let before_remaining = self
+                .remaining
+                .get(n)
+                .copied()
+                .flatten()
+                .unwrap_or(order.remaining());
             if order.filled_qty < before_filled {
                 problems.push(format!("filled quantity of {oid} decreased"));
             }
             if order.filled_qty > order.qty {
                 problems.push(format!("order {oid} is filled beyond its quantity"));
             }
-            if order.remaining() > before_remaining && !replaced.contains(oid) {
+            if order.remaining() > before_remaining && !replaced.iter().any(|r| r == oid) {
                 problems.push(format!("remaining quantity of {oid} increased"));
             }
-            self.filled.insert(oid.to_string(), order.filled_qty);
-            self.remaining.insert(oid.to_string(), order.remaining());
+            record_at(&mut self.filled, n, order.filled_qty);
+            record_at(&mut self.remaining, n, order.remaining());
         }
         for oid in replaced {
-            self.remaining.insert(oid.clone(), orders[oid].remaining());
+            let n = orders.position(oid).expect("replaced orders are known");
+            record_at(&mut self.remaining, n, orders.at(n).remaining());
         }
         if !problems.is_empty() && self.mode == InvariantMode::Strict {
             return Err(format!("seq_id {}: {}", record.seq_id, problems.join("; ")));

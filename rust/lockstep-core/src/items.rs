@@ -5,11 +5,12 @@
 //! item is refused whole with the path of the first offending field and never
 //! half-applied. Event payloads become typed values; intents stay raw JSON
 //! because each is judged on its own when the batch is applied (and the batch
-//! is echoed verbatim in its trace record).
+//! is echoed verbatim in its trace record, which is why a number with a
+//! fraction or an exponent anywhere inside them refuses the whole batch).
 
 use serde_json::Value;
 
-use crate::canonical::{self, ObjectWriter};
+use crate::canonical::{self, write_int, write_name, write_opt_int, write_opt_str, write_str, ObjectWriter};
 use crate::coresetup::Source;
 use crate::errors::Invalid;
 use crate::fixedpoint::{I64_MAX, MONEY_MAX, PRICE_MAX, PRICE_MIN, QTY_MAX, TIME_MAX};
@@ -169,8 +170,8 @@ impl Payload {
 
     /// Canonical JSON of the payload object (keys in sorted order).
     pub fn write_canonical(&self, out: &mut Vec<u8>) {
-        let mut o = ObjectWriter::new(out);
-        match self {
+        // Market data is most of any log: literal key runs for those.
+        match *self {
             Payload::Bar {
                 open,
                 high,
@@ -178,15 +179,26 @@ impl Payload {
                 close,
                 volume,
             } => {
-                o.int("close", *close);
-                o.int("high", *high);
-                o.int("low", *low);
-                o.int("open", *open);
-                o.int("volume", *volume);
+                out.extend_from_slice(b"{\"close\":");
+                write_int(out, close);
+                out.extend_from_slice(b",\"high\":");
+                write_int(out, high);
+                out.extend_from_slice(b",\"low\":");
+                write_int(out, low);
+                out.extend_from_slice(b",\"open\":");
+                write_int(out, open);
+                out.extend_from_slice(b",\"volume\":");
+                write_int(out, volume);
+                out.push(b'}');
+                return;
             }
             Payload::Trade { price, size } => {
-                o.int("price", *price);
-                o.int("size", *size);
+                out.extend_from_slice(b"{\"price\":");
+                write_int(out, price);
+                out.extend_from_slice(b",\"size\":");
+                write_int(out, size);
+                out.push(b'}');
+                return;
             }
             Payload::Quote {
                 bid,
@@ -194,10 +206,23 @@ impl Payload {
                 bid_size,
                 ask_size,
             } => {
-                o.int("ask", *ask);
-                o.int("ask_size", *ask_size);
-                o.int("bid", *bid);
-                o.int("bid_size", *bid_size);
+                out.extend_from_slice(b"{\"ask\":");
+                write_int(out, ask);
+                out.extend_from_slice(b",\"ask_size\":");
+                write_int(out, ask_size);
+                out.extend_from_slice(b",\"bid\":");
+                write_int(out, bid);
+                out.extend_from_slice(b",\"bid_size\":");
+                write_int(out, bid_size);
+                out.push(b'}');
+                return;
+            }
+            _ => {}
+        }
+        let mut o = ObjectWriter::new(out);
+        match self {
+            Payload::Bar { .. } | Payload::Trade { .. } | Payload::Quote { .. } => {
+                unreachable!("written above")
             }
             Payload::OrderAccepted { order_id } | Payload::OrderExpired { order_id } => {
                 o.str("order_id", order_id);
@@ -277,20 +302,30 @@ impl Event {
         self.payload.event_type()
     }
 
+    /// Canonical JSON of the envelope (literal key runs in sorted order, as in
+    /// [`crate::record::Record`]'s writer).
     pub fn write_canonical(&self, out: &mut Vec<u8>) {
-        let mut o = ObjectWriter::new(out);
-        o.int("event_time", self.event_time);
-        o.str("event_type", self.event_type());
-        o.opt_str("idempotency_key", self.idempotency_key.as_deref());
-        o.int("ingest_time", self.ingest_time);
-        o.opt_str("instrument", self.instrument.as_deref());
-        o.str("kind", "event");
-        self.payload.write_canonical(o.key("payload"));
-        o.int("producer_index", self.producer_index);
-        o.opt_int("seq_id", self.seq_id);
-        o.str("source", self.source.as_str());
-        o.str("venue", &self.venue);
-        o.end();
+        out.extend_from_slice(b"{\"event_time\":");
+        write_int(out, self.event_time);
+        out.extend_from_slice(b",\"event_type\":");
+        write_name(out, self.event_type());
+        out.extend_from_slice(b",\"idempotency_key\":");
+        write_opt_str(out, self.idempotency_key.as_deref());
+        out.extend_from_slice(b",\"ingest_time\":");
+        write_int(out, self.ingest_time);
+        out.extend_from_slice(b",\"instrument\":");
+        write_opt_str(out, self.instrument.as_deref());
+        out.extend_from_slice(b",\"kind\":\"event\",\"payload\":");
+        self.payload.write_canonical(out);
+        out.extend_from_slice(b",\"producer_index\":");
+        write_int(out, self.producer_index);
+        out.extend_from_slice(b",\"seq_id\":");
+        write_opt_int(out, self.seq_id);
+        out.extend_from_slice(b",\"source\":");
+        write_name(out, self.source.as_str());
+        out.extend_from_slice(b",\"venue\":");
+        write_str(out, &self.venue);
+        out.push(b'}');
     }
 }
 
@@ -496,23 +531,48 @@ pub fn parse_intent_batch(obj: &Obj) -> VResult<IntentBatch> {
                 "expected an object with a string 'type'",
             );
         }
+        integers_only(intent, &format!("$.intents[{n}]"))?;
     }
-    let batch = IntentBatch {
+    Ok(IntentBatch {
         seq_id: v::optional_integer64(obj, "seq_id", "$", 1, I64_MAX)?,
         batch_id: v::identifier(obj, "batch_id", "$")?.to_string(),
         strategy_id: v::identifier(obj, "strategy_id", "$")?.to_string(),
         ts: v::integer64(obj, "ts", "$", 0, TIME_MAX)?,
         intents: intents.clone(),
-    };
-    // The batch is echoed in its trace record. A value canonical JSON cannot
-    // carry (a float too large for a double) makes Python's encoder raise
-    // *after* the batch was applied; here it is refused up front instead.
-    for (n, intent) in batch.intents.iter().enumerate() {
-        if let Err(err) = canonical::canonical_json(intent) {
-            return v::fail(format!("$.intents[{n}]"), err.0);
+    })
+}
+
+/// Refuse a number with a fraction or an exponent anywhere inside a raw
+/// intent, naming its path (object keys in sorted order, as Python walks them).
+///
+/// Raw intents are echoed into the hashed trace, and canonical JSON carries
+/// integers only (ADR 0005, ADR 0008): a float there would make the trace
+/// depend on float formatting, and one too large for a double could not be
+/// written at all. So the whole batch is refused before anything changes.
+fn integers_only(value: &Value, path: &str) -> VResult<()> {
+    match value {
+        Value::Number(n) if !canonical::is_integer_text(n.as_str()) => v::fail(
+            path,
+            "expected an integer, got a float (numbers are fixed-point integers)",
+        ),
+        Value::Array(items) => {
+            for (n, item) in items.iter().enumerate() {
+                integers_only(item, &format!("{path}[{n}]"))?;
+            }
+            Ok(())
         }
+        Value::Object(map) => {
+            let mut keys: Vec<&String> = map.keys().collect();
+            if !keys.is_sorted() {
+                keys.sort_unstable(); // only with serde_json's `preserve_order`
+            }
+            for key in keys {
+                integers_only(&map[key.as_str()], &format!("{path}.{key}"))?;
+            }
+            Ok(())
+        }
+        _ => Ok(()),
     }
-    Ok(batch)
 }
 
 fn price(obj: &Obj, key: &str, path: &str) -> VResult<i64> {

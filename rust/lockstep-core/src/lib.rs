@@ -7,6 +7,13 @@
 //! Python modules one to one so a change on either side has an obvious
 //! counterpart. This crate has no Python dependency; `lockstep-python` binds it.
 //!
+//! Two entry points take input: [`Core::step`] takes a parsed
+//! `serde_json::Value`; [`Core::step_json`] takes one JSON line as bytes and is
+//! the fast one for logs and blocks (it reads plain items straight into their
+//! typed form, see [`lineparse`], and gives exactly what `step` gives on the
+//! parsed line, errors included). Each [`Record`] keeps the canonical line it
+//! was committed with ([`Record::line`]), so writing a trace copies bytes.
+//!
 //! ```
 //! use lockstep_core::Core;
 //! let setup = serde_json::json!({
@@ -33,9 +40,11 @@ pub mod coresetup;
 pub mod engine;
 pub mod errors;
 pub mod fixedpoint;
+pub mod hashing;
 pub mod intents;
 pub mod invariants;
 pub mod items;
+pub mod lineparse;
 pub mod matching;
 pub mod orders;
 pub mod portfolio;

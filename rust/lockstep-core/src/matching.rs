@@ -5,12 +5,10 @@
 //! machine like reports from a real venue, which keeps backtests and live runs
 //! on one path.
 
-use std::collections::HashMap;
-
 use crate::coresetup::{Instrument, OrderType, TimeInForce, Venue};
 use crate::fixedpoint::{self as fp, BPS};
 use crate::items::Payload;
-use crate::orders::{Order, Side};
+use crate::orders::{Order, OrderBook, Side};
 
 /// Quantity still available to fill from one market event.
 ///
@@ -43,7 +41,7 @@ impl Book {
     }
 }
 
-/// Match the working orders among `ids` (in creation order) against one market event.
+/// Match the working orders at positions `ids` (in creation order) against one market event.
 ///
 /// May set `triggered` on stop orders, even when no fill follows.
 pub fn match_event(
@@ -52,13 +50,13 @@ pub fn match_event(
     day: i64,
     venue: &Venue,
     inst: &Instrument,
-    orders: &mut HashMap<String, Order>,
-    ids: &[String],
+    orders: &mut OrderBook,
+    ids: &[usize],
 ) -> Vec<Payload> {
     let mut book = available(payload, venue.participation_bps);
     let mut proposals: Vec<Payload> = Vec::new();
-    for id in ids {
-        let order = orders.get_mut(id).expect("working ids name known orders");
+    for &id in ids {
+        let order = orders.at_mut(id);
         if !order.status.is_working() {
             continue;
         }
@@ -88,7 +86,7 @@ pub fn match_event(
             book.consume(order.side, qty);
             proposals.push(Payload::OrderFilled {
                 order_id: order.order_id.clone(),
-                fill_id: format!("sim-{market_seq}-{}", proposals.len()),
+                fill_id: sim_fill_id(market_seq, proposals.len()),
                 qty,
                 price,
                 fee: charge,
@@ -99,6 +97,16 @@ pub fn match_event(
         }
     }
     proposals
+}
+
+/// `sim-<seq_id of the market event>-<n>`.
+fn sim_fill_id(market_seq: i64, n: usize) -> String {
+    let mut id = String::with_capacity(32);
+    id.push_str("sim-");
+    id.push_str(itoa::Buffer::new().format(market_seq));
+    id.push('-');
+    id.push_str(itoa::Buffer::new().format(n));
+    id
 }
 
 fn cancel(order: &Order, reason: &str) -> Payload {

@@ -8,12 +8,14 @@
 //! table's business alone.
 
 use std::collections::HashMap;
+use std::ops::Index;
 use std::sync::OnceLock;
 
 use serde_json::Value;
 
 use crate::canonical::ObjectWriter;
 use crate::coresetup::{OrderType, TimeInForce};
+use crate::hashing::FastMap;
 
 /// The contract, one source of truth shared with the Python core.
 pub const TRANSITIONS_JSON: &str =
@@ -166,7 +168,10 @@ impl Row {
 pub struct TransitionTable {
     pub rows: Vec<Row>,
     terminal: [bool; 10],
-    index: HashMap<(Status, Trigger), Vec<Row>>,
+    /// `targets[from][trigger][filled]`: the row lookups of every step, as an array.
+    targets: [[[Option<Status>; 2]; 13]; 10],
+    /// `rows_to[from][trigger]`: bit `to` is set when `(from, trigger, to)` is a row.
+    rows_to: [[u16; 13]; 10],
 }
 
 impl TransitionTable {
@@ -264,27 +269,33 @@ impl TransitionTable {
                 ));
             }
         }
+        let mut targets = [[[None; 2]; 13]; 10];
+        let mut rows_to = [[0u16; 13]; 10];
+        for row in &rows {
+            rows_to[row.from as usize][row.trigger as usize] |= 1 << row.to as usize;
+        }
+        for ((from, trigger), group) in &index {
+            for filled in [false, true] {
+                targets[*from as usize][*trigger as usize][filled as usize] =
+                    group.iter().find(|row| row.applies(filled)).map(|row| row.to);
+            }
+        }
         Ok(TransitionTable {
             rows,
             terminal,
-            index,
+            targets,
+            rows_to,
         })
     }
 
     /// Target state for `trigger` from `state`, or `None` when the table has no row.
     pub fn lookup(&self, state: Status, trigger: Trigger, filled: bool) -> Option<Status> {
-        self.index
-            .get(&(state, trigger))?
-            .iter()
-            .find(|row| row.applies(filled))
-            .map(|row| row.to)
+        self.targets[state as usize][trigger as usize][filled as usize]
     }
 
     /// Whether `(from, trigger, to)` is a row (the invariant checker's question).
     pub fn has_row(&self, from: Status, trigger: Trigger, to: Status) -> bool {
-        self.rows
-            .iter()
-            .any(|r| r.from == from && r.trigger == trigger && r.to == to)
+        self.rows_to[from as usize][trigger as usize] & (1 << to as usize) != 0
     }
 }
 
@@ -354,6 +365,28 @@ pub struct Order {
 }
 
 impl Order {
+    /// A placeholder that holds a slot while its order is taken out (allocates nothing).
+    fn vacant() -> Order {
+        Order {
+            order_id: String::new(),
+            instrument: String::new(),
+            venue: String::new(),
+            side: Side::Buy,
+            order_type: OrderType::Market,
+            time_in_force: TimeInForce::Gtc,
+            qty: 0,
+            price: None,
+            stop_price: None,
+            status: Status::Created,
+            filled_qty: 0,
+            filled_notional: 0,
+            fees: 0,
+            created_seq: 0,
+            submit_day: 0,
+            triggered: false,
+        }
+    }
+
     pub fn remaining(&self) -> i64 {
         self.qty - self.filled_qty
     }
@@ -386,6 +419,92 @@ impl Order {
         o.bool("triggered", self.triggered);
         o.str("venue", &self.venue);
         o.end();
+    }
+}
+
+/// Every order the core knows, by id, stored in one vector in the order they
+/// were added; the per-instrument working lists refer to them by position.
+///
+/// Orders are never removed (terminal ones stay part of the state), so a
+/// position stays valid for the life of the book: matching and report
+/// handling reach an order without hashing its id again.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct OrderBook {
+    orders: Vec<Order>,
+    index: FastMap<String, usize>,
+}
+
+impl OrderBook {
+    pub fn len(&self) -> usize {
+        self.orders.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.orders.is_empty()
+    }
+
+    /// Position of the order `id`.
+    #[inline]
+    pub fn position(&self, id: &str) -> Option<usize> {
+        self.index.get(id).copied()
+    }
+
+    #[inline]
+    pub fn get(&self, id: &str) -> Option<&Order> {
+        self.position(id).map(|n| &self.orders[n])
+    }
+
+    #[inline]
+    pub fn contains_key(&self, id: &str) -> bool {
+        self.index.contains_key(id)
+    }
+
+    #[inline]
+    pub fn at(&self, n: usize) -> &Order {
+        &self.orders[n]
+    }
+
+    #[inline]
+    pub fn at_mut(&mut self, n: usize) -> &mut Order {
+        &mut self.orders[n]
+    }
+
+    /// Add a new order (its id must be new); returns its position.
+    pub fn insert(&mut self, order: Order) -> usize {
+        let n = self.orders.len();
+        let previous = self.index.insert(order.order_id.clone(), n);
+        assert!(
+            previous.is_none(),
+            "order {} is already in the book",
+            order.order_id
+        );
+        self.orders.push(order);
+        n
+    }
+
+    /// Take the order at `n` out for a while (the caller puts it back with
+    /// [`OrderBook::put`]); lets an order be changed while the rest of the
+    /// core is borrowed too.
+    pub fn take(&mut self, n: usize) -> Order {
+        std::mem::replace(&mut self.orders[n], Order::vacant())
+    }
+
+    pub fn put(&mut self, n: usize, order: Order) {
+        debug_assert!(self.orders[n].order_id.is_empty(), "slot {n} is occupied");
+        self.orders[n] = order;
+    }
+
+    /// Orders in the order they were added.
+    pub fn iter(&self) -> impl Iterator<Item = &Order> {
+        self.orders.iter()
+    }
+}
+
+impl Index<&str> for OrderBook {
+    type Output = Order;
+
+    fn index(&self, id: &str) -> &Order {
+        self.get(id).unwrap_or_else(|| panic!("unknown order {id}"))
     }
 }
 

@@ -10,8 +10,6 @@ use crate::fixedpoint::{self as fp, Checked};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FillEffects {
-    pub instrument: String,
-    pub currency: String,
     pub position: i64,
     pub cost: i128,
     pub cash: i128,
@@ -86,8 +84,6 @@ impl Portfolio {
             notional - fee
         };
         Ok(FillEffects {
-            instrument: instrument.to_string(),
-            currency: currency.to_string(),
             position: new_pos,
             cost: new_cost,
             cash: fp::add(self.cash.get(currency).copied().unwrap_or(0), cash_delta)?,
@@ -98,14 +94,23 @@ impl Portfolio {
         })
     }
 
-    pub fn commit(&mut self, effects: &FillEffects) {
-        self.positions
-            .insert(effects.instrument.clone(), effects.position);
-        self.cost_basis.insert(effects.instrument.clone(), effects.cost);
-        self.cash.insert(effects.currency.clone(), effects.cash);
-        self.realized_pnl
-            .insert(effects.currency.clone(), effects.realized);
-        self.fees.insert(effects.currency.clone(), effects.fees);
+    /// Apply planned effects of a fill in `instrument`, paid in `currency`.
+    pub fn commit(&mut self, instrument: &str, currency: &str, effects: &FillEffects) {
+        set(&mut self.positions, instrument, effects.position);
+        set(&mut self.cost_basis, instrument, effects.cost);
+        set(&mut self.cash, currency, effects.cash);
+        set(&mut self.realized_pnl, currency, effects.realized);
+        set(&mut self.fees, currency, effects.fees);
+    }
+}
+
+/// `map[key] = value`, allocating the key only the first time.
+fn set<V>(map: &mut BTreeMap<String, V>, key: &str, value: V) {
+    match map.get_mut(key) {
+        Some(slot) => *slot = value,
+        None => {
+            map.insert(key.to_string(), value);
+        }
     }
 }
 

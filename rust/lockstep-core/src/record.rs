@@ -4,8 +4,9 @@
 //! order in each writer is the sorted order Python's `sort_keys=True` gives.
 
 use serde_json::Value;
+use sha2::{Digest, Sha256};
 
-use crate::canonical::{self, write_array, ObjectWriter};
+use crate::canonical::{self, write_int, write_name, write_opt_str, write_str, GENESIS_HASH};
 use crate::items::Item;
 use crate::orders::{Side, Status, Trigger};
 
@@ -78,85 +79,199 @@ pub struct Record {
     pub diagnostics: Vec<Diagnostic>,
     pub prev_hash: String,
     pub hash: String,
+    /// The committed trace line (canonical JSON with `hash`), written once when
+    /// the core seals the record; empty for a record built by hand.
+    line: Vec<u8>,
 }
 
 impl Record {
+    /// A record that has not been sealed yet (`hash` empty).
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        seq_id: i64,
+        origin: Origin,
+        input: Item,
+        transitions: Vec<Transition>,
+        fills: Vec<Fill>,
+        position_deltas: Vec<(String, i128)>,
+        cash_deltas: Vec<(String, i128)>,
+        intent_outcomes: Vec<IntentOutcome>,
+        diagnostics: Vec<Diagnostic>,
+        prev_hash: String,
+    ) -> Record {
+        Record {
+            seq_id,
+            origin,
+            input,
+            transitions,
+            fills,
+            position_deltas,
+            cash_deltas,
+            intent_outcomes,
+            diagnostics,
+            prev_hash,
+            hash: String::new(),
+            line: Vec::new(),
+        }
+    }
+
     /// Canonical JSON of the record; without `hash` when `with_hash` is false
     /// (the bytes the record hash is taken over).
+    ///
+    /// A sealed record writes the line it was committed with (one copy, no
+    /// re-serialization): that is the line the chain hashes, whatever happened
+    /// to the public fields afterwards.
     pub fn write_canonical(&self, out: &mut Vec<u8>, with_hash: bool) {
-        let mut o = ObjectWriter::new(out);
-        write_array(
-            o.key("cash_deltas"),
-            &self.cash_deltas,
-            |out, (currency, delta)| {
-                let mut d = ObjectWriter::new(out);
-                d.str("currency", currency);
-                d.int("delta", *delta);
-                d.end();
-            },
-        );
-        write_array(o.key("diagnostics"), &self.diagnostics, |out, diag| {
-            let mut d = ObjectWriter::new(out);
-            d.str("code", diag.code);
-            d.str("detail", &diag.detail);
-            d.opt_str("order_id", diag.order_id.as_deref());
-            d.end();
-        });
-        write_array(o.key("fills"), &self.fills, |out, fill| {
-            let mut f = ObjectWriter::new(out);
-            f.str("currency", &fill.currency);
-            f.int("fee", fill.fee);
-            f.str("fill_id", &fill.fill_id);
-            f.str("instrument", &fill.instrument);
-            f.int("notional", fill.notional);
-            f.str("order_id", &fill.order_id);
-            f.int("price", fill.price);
-            f.int("qty", fill.qty);
-            f.str("side", fill.side.as_str());
-            f.end();
-        });
-        if with_hash {
-            o.str("hash", &self.hash);
+        if with_hash && !self.line.is_empty() {
+            out.extend_from_slice(&self.line);
+            return;
         }
-        self.input.write_canonical(o.key("input"));
-        write_array(o.key("intent_outcomes"), &self.intent_outcomes, |out, outcome| {
-            let mut r = ObjectWriter::new(out);
-            r.int("index", outcome.index);
-            r.opt_str("order_id", outcome.order_id.as_deref());
-            r.str(
-                "outcome",
-                if outcome.reason_code.is_none() {
-                    "accepted"
-                } else {
-                    "rejected"
-                },
-            );
-            r.opt_str("reason_code", outcome.reason_code);
-            r.str("type", &outcome.kind);
-            r.end();
-        });
-        o.str("origin", self.origin.as_str());
-        write_array(
-            o.key("position_deltas"),
-            &self.position_deltas,
-            |out, (instrument, delta)| {
-                let mut d = ObjectWriter::new(out);
-                d.int("delta", *delta);
-                d.str("instrument", instrument);
-                d.end();
-            },
-        );
-        o.str("prev_hash", &self.prev_hash);
-        o.int("seq_id", self.seq_id);
-        write_array(o.key("transitions"), &self.transitions, |out, tr| {
-            let mut t = ObjectWriter::new(out);
-            t.str("from", tr.from.as_str());
-            t.str("order_id", &tr.order_id);
-            t.str("to", tr.to.as_str());
-            t.str("trigger", tr.trigger.as_str());
-            t.end();
-        });
-        o.end();
+        self.write_fields(out, with_hash.then_some(self.hash.as_str()));
+    }
+
+    /// Compute `hash` and the trace line in one serialization.
+    ///
+    /// The record is written once with a placeholder `hash`; the digest is
+    /// taken over the bytes around the `,"hash":"..."` member (exactly the
+    /// canonical JSON without `hash`, since members are written in sorted
+    /// order and `hash` is never the first one) and then written into the
+    /// placeholder. The line is written in `scratch` (a buffer the core
+    /// reuses) and copied out at its exact size: a small exact allocation is
+    /// much cheaper than a generously sized one.
+    pub(crate) fn seal(&mut self, scratch: &mut Vec<u8>) {
+        let line = scratch;
+        line.clear();
+        let (cut_start, cut_end) = self.write_fields(line, Some(GENESIS_HASH));
+        let mut hasher = Sha256::new();
+        hasher.update(&line[..cut_start]);
+        hasher.update(&line[cut_end..]);
+        let digest = hasher.finalize();
+        let hex = &mut line[cut_end - 65..cut_end - 1];
+        for (n, byte) in digest.iter().enumerate() {
+            hex[2 * n] = canonical::HEX[(byte >> 4) as usize];
+            hex[2 * n + 1] = canonical::HEX[(byte & 15) as usize];
+        }
+        self.hash = String::from_utf8(hex.to_vec()).expect("hex digits are ASCII");
+        self.line = line.to_vec();
+    }
+
+    /// The sealed trace line (empty before sealing).
+    pub fn line(&self) -> &[u8] {
+        &self.line
+    }
+
+    /// Write the members in sorted key order, with `hash` when given; returns
+    /// the byte range of the `,"hash":"..."` member (empty without one).
+    ///
+    /// The keys are spelled out in sorted order as literal runs of bytes (one
+    /// copy per run instead of one per token): this is the hottest writer in
+    /// the core, and the golden cases pin every byte of it.
+    fn write_fields(&self, out: &mut Vec<u8>, hash: Option<&str>) -> (usize, usize) {
+        out.extend_from_slice(b"{\"cash_deltas\":[");
+        for (n, (currency, delta)) in self.cash_deltas.iter().enumerate() {
+            out.extend_from_slice(if n == 0 {
+                b"{\"currency\":"
+            } else {
+                b",{\"currency\":"
+            });
+            write_str(out, currency);
+            out.extend_from_slice(b",\"delta\":");
+            write_int(out, *delta);
+            out.push(b'}');
+        }
+        out.extend_from_slice(b"],\"diagnostics\":[");
+        for (n, diag) in self.diagnostics.iter().enumerate() {
+            out.extend_from_slice(if n == 0 { b"{\"code\":" } else { b",{\"code\":" });
+            write_name(out, diag.code);
+            out.extend_from_slice(b",\"detail\":");
+            write_str(out, &diag.detail);
+            out.extend_from_slice(b",\"order_id\":");
+            write_opt_str(out, diag.order_id.as_deref());
+            out.push(b'}');
+        }
+        out.extend_from_slice(b"],\"fills\":[");
+        for (n, fill) in self.fills.iter().enumerate() {
+            out.extend_from_slice(if n == 0 {
+                b"{\"currency\":"
+            } else {
+                b",{\"currency\":"
+            });
+            write_str(out, &fill.currency);
+            out.extend_from_slice(b",\"fee\":");
+            write_int(out, fill.fee);
+            out.extend_from_slice(b",\"fill_id\":");
+            write_str(out, &fill.fill_id);
+            out.extend_from_slice(b",\"instrument\":");
+            write_str(out, &fill.instrument);
+            out.extend_from_slice(b",\"notional\":");
+            write_int(out, fill.notional);
+            out.extend_from_slice(b",\"order_id\":");
+            write_str(out, &fill.order_id);
+            out.extend_from_slice(b",\"price\":");
+            write_int(out, fill.price);
+            out.extend_from_slice(b",\"qty\":");
+            write_int(out, fill.qty);
+            out.extend_from_slice(b",\"side\":");
+            write_name(out, fill.side.as_str());
+            out.push(b'}');
+        }
+        out.push(b']');
+        let cut = match hash {
+            Some(hash) => {
+                let start = out.len();
+                out.extend_from_slice(b",\"hash\":");
+                write_name(out, hash); // hex digits: nothing to escape
+                (start, out.len())
+            }
+            None => (0, 0),
+        };
+        out.extend_from_slice(b",\"input\":");
+        self.input.write_canonical(out);
+        out.extend_from_slice(b",\"intent_outcomes\":[");
+        for (n, outcome) in self.intent_outcomes.iter().enumerate() {
+            out.extend_from_slice(if n == 0 { b"{\"index\":" } else { b",{\"index\":" });
+            write_int(out, outcome.index);
+            out.extend_from_slice(b",\"order_id\":");
+            write_opt_str(out, outcome.order_id.as_deref());
+            out.extend_from_slice(match outcome.reason_code {
+                None => b",\"outcome\":\"accepted\",\"reason_code\":null,\"type\":".as_slice(),
+                Some(_) => b",\"outcome\":\"rejected\",\"reason_code\":".as_slice(),
+            });
+            if let Some(code) = outcome.reason_code {
+                write_name(out, code);
+                out.extend_from_slice(b",\"type\":");
+            }
+            write_str(out, &outcome.kind);
+            out.push(b'}');
+        }
+        out.extend_from_slice(b"],\"origin\":");
+        write_name(out, self.origin.as_str());
+        out.extend_from_slice(b",\"position_deltas\":[");
+        for (n, (instrument, delta)) in self.position_deltas.iter().enumerate() {
+            out.extend_from_slice(if n == 0 { b"{\"delta\":" } else { b",{\"delta\":" });
+            write_int(out, *delta);
+            out.extend_from_slice(b",\"instrument\":");
+            write_str(out, instrument);
+            out.push(b'}');
+        }
+        out.extend_from_slice(b"],\"prev_hash\":");
+        write_str(out, &self.prev_hash);
+        out.extend_from_slice(b",\"seq_id\":");
+        write_int(out, self.seq_id);
+        out.extend_from_slice(b",\"transitions\":[");
+        for (n, tr) in self.transitions.iter().enumerate() {
+            out.extend_from_slice(if n == 0 { b"{\"from\":" } else { b",{\"from\":" });
+            write_name(out, tr.from.as_str());
+            out.extend_from_slice(b",\"order_id\":");
+            write_str(out, &tr.order_id);
+            out.extend_from_slice(b",\"to\":");
+            write_name(out, tr.to.as_str());
+            out.extend_from_slice(b",\"trigger\":");
+            write_name(out, tr.trigger.as_str());
+            out.push(b'}');
+        }
+        out.extend_from_slice(b"]}");
+        cut
     }
 
     /// The record's line in a trace file (without the newline): canonical JSON with `hash`.
@@ -166,10 +281,11 @@ impl Record {
         out
     }
 
-    /// sha256 of the canonical JSON without `hash`: what `hash` must be.
+    /// sha256 of the canonical JSON without `hash`, from the public fields:
+    /// what `hash` must be.
     pub fn compute_hash(&self) -> String {
         let mut out = Vec::with_capacity(1024);
-        self.write_canonical(&mut out, false);
+        self.write_fields(&mut out, None);
         canonical::sha256_hex(&out)
     }
 

@@ -34,9 +34,20 @@ impl Sequencer {
     /// Events that arrived together, in commit order; the sort is stable, so
     /// equal keys keep arrival order. `str` comparison is by UTF-8 bytes, which
     /// is Python's code point order.
-    pub fn order(&self, mut events: Vec<Event>) -> Vec<Event> {
-        events.sort_by(|a, b| self.sort_key(a).cmp(&self.sort_key(b)));
-        events
+    pub fn order(&self, events: Vec<Event>) -> Vec<Event> {
+        let positions = self.order_positions(&events);
+        let mut slots: Vec<Option<Event>> = events.into_iter().map(Some).collect();
+        positions
+            .into_iter()
+            .map(|n| slots[n].take().expect("each position once"))
+            .collect()
+    }
+
+    /// The commit order of `events` as positions in the slice (a stable sort).
+    pub fn order_positions(&self, events: &[Event]) -> Vec<usize> {
+        let mut positions: Vec<usize> = (0..events.len()).collect();
+        positions.sort_by(|&a, &b| self.sort_key(&events[a]).cmp(&self.sort_key(&events[b])));
+        positions
     }
 
     /// Next seq_id; a replayed id is kept if it moves the counter forward.

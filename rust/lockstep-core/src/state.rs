@@ -4,7 +4,9 @@
 //! it is written straight from the core's fields, in sorted key order, so
 //! hashing does not build a JSON tree. `snapshot()` builds the tree for callers.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::BTreeMap;
+
+use crate::hashing::{FastMap, FastSet};
 
 use serde_json::{json, Map, Value};
 
@@ -14,7 +16,7 @@ use crate::coresetup::{int, OrderType, TimeInForce};
 use crate::engine::{Core, Quarantined};
 use crate::errors::CoreError;
 use crate::invariants::InvariantChecker;
-use crate::orders::{Order, Side, Status};
+use crate::orders::{Order, OrderBook, Side, Status};
 
 /// Why a checked snapshot still could not be loaded (not expected after the schema check).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -59,10 +61,10 @@ fn order_value(o: &Order) -> Value {
 }
 
 impl Core {
-    fn sorted_order_ids(&self) -> Vec<&String> {
-        let mut ids: Vec<&String> = self.orders.keys().collect();
-        ids.sort_unstable();
-        ids
+    fn sorted_orders(&self) -> Vec<&Order> {
+        let mut orders: Vec<&Order> = self.orders.iter().collect();
+        orders.sort_unstable_by(|a, b| a.order_id.cmp(&b.order_id));
+        orders
     }
 
     fn sorted_seen_keys(&self) -> Vec<&String> {
@@ -80,13 +82,13 @@ impl Core {
         write_map(o.key("fees"), &self.portfolio.fees);
         let buf = o.key("orders");
         buf.push(b'{');
-        for (n, oid) in self.sorted_order_ids().into_iter().enumerate() {
+        for (n, order) in self.sorted_orders().into_iter().enumerate() {
             if n > 0 {
                 buf.push(b',');
             }
-            write_str(buf, oid);
+            write_str(buf, &order.order_id);
             buf.push(b':');
-            self.orders[oid].write_canonical(buf);
+            order.write_canonical(buf);
         }
         buf.push(b'}');
         write_map(o.key("positions"), &self.portfolio.positions);
@@ -132,9 +134,9 @@ impl Core {
     /// `{business, engine}` as in `core_model.md` §9.
     pub fn snapshot(&self) -> Value {
         let orders: Map<String, Value> = self
-            .sorted_order_ids()
+            .sorted_orders()
             .into_iter()
-            .map(|oid| (oid.clone(), order_value(&self.orders[oid])))
+            .map(|order| (order.order_id.clone(), order_value(order)))
             .collect();
         let quarantine: Vec<Value> = self
             .quarantine
@@ -169,9 +171,9 @@ impl Core {
     /// currencies or timers this setup does not have, is refused whole with an
     /// input error and the core is left as it was (as in Python).
     ///
-    /// Orders placed by one batch share `created_seq`; among those, creation
-    /// order is rebuilt from the snapshot's key order, which for a JSON object
-    /// is sorted by order id (as when Python restores a snapshot read from a file).
+    /// Working orders are listed in creation order, `(created_seq, order_id)`,
+    /// the order the core keeps them in while running, so a restored core
+    /// matches orders exactly as the one that took the snapshot would have.
     pub fn restore(&mut self, snapshot: &Value) -> Result<(), CoreError> {
         check_checkpoint(snapshot, &self.setup)?;
         self.load(snapshot).map_err(|e| CoreError::input("$", e.0))
@@ -183,6 +185,12 @@ impl Core {
         let mut orders: Vec<Order> = Vec::new();
         for (oid, o) in obj_of(business, "orders")? {
             let order = parse_order(o).map_err(|e| RestoreError(format!("orders.{oid}: {}", e.0)))?;
+            if order.order_id != *oid {
+                return Err(RestoreError(format!(
+                    "orders.{oid}: order_id is {:?}",
+                    order.order_id
+                )));
+            }
             orders.push(order);
         }
         let risk = obj_of(business, "risk")?;
@@ -193,7 +201,7 @@ impl Core {
                     .map(str::to_string)
                     .ok_or_else(|| err("seen_keys holds a non-string"))
             })
-            .collect::<Result<HashSet<_>, _>>()?;
+            .collect::<Result<FastSet<_>, _>>()?;
         let quarantine = arr_of(business, "quarantine")?
             .iter()
             .map(|q| {
@@ -213,19 +221,20 @@ impl Core {
                 other => i64_value(other).map(|t| (k.clone(), Some(t))),
             })
             .collect::<Result<BTreeMap<_, _>, _>>()?;
-        let mut working: HashMap<String, Vec<String>> = self
+        let mut working: FastMap<String, Vec<usize>> = self
             .setup
             .instruments
             .iter()
             .map(|i| (i.id.clone(), Vec::new()))
             .collect();
-        orders.sort_by_key(|o| o.created_seq); // stable: keeps the snapshot's key order
-        for order in &orders {
+        // Creation order, as `add_working` keeps it: (created_seq, order_id).
+        orders.sort_by(|a, b| (a.created_seq, &a.order_id).cmp(&(b.created_seq, &b.order_id)));
+        for (n, order) in orders.iter().enumerate() {
             if !order.is_terminal() {
                 working
                     .get_mut(&order.instrument)
                     .ok_or_else(|| err(&format!("order {} names an unknown instrument", order.order_id)))?
-                    .push(order.order_id.clone());
+                    .push(n);
             }
         }
         let positions = map_of(business, "positions", i64_value)?;
@@ -252,7 +261,11 @@ impl Core {
         self.halted = halted;
         self.reduce_only = reduce_only;
         self.no_new_orders = no_new_orders;
-        self.orders = orders.into_iter().map(|o| (o.order_id.clone(), o)).collect();
+        let mut book = OrderBook::default();
+        for order in orders {
+            book.insert(order);
+        }
+        self.orders = book;
         self.seen_keys = seen_keys;
         self.quarantine = quarantine;
         self.sequencer.last_seq_id = last_seq_id;

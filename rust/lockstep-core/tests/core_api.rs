@@ -88,15 +88,14 @@ fn err_reason(err: &CoreError) -> String {
 fn raw_intents_are_echoed_like_python_and_judged_one_by_one() {
     let mut core = Core::new(&setup()).unwrap();
     let intents: Value = serde_json::from_str(
-        r#"[{"type": "noop", "x": 1E5, "big": 123456789012345678901234567890123456789012, "s": "é\u0001"},
-            {"type": "noop"}, {"type": "teleport", "client_order_id": "o1\n"}]"#,
+        r#"[{"type": "noop", "x": -0, "big": 123456789012345678901234567890123456789012, "s": "é\u0001"},
+            {"type": "noop"}, {"type": "teleport", "client_order_id": "o1\n"}, {"type": "cancel_order", "client_order_id": "o1"}]"#,
     )
     .unwrap();
     let records = core.step(&batch(1, intents)).unwrap();
     let line = String::from_utf8(records[0].canonical_bytes()).unwrap();
-    assert!(line.contains(
-        r#"{"big":123456789012345678901234567890123456789012,"s":"é\u0001","type":"noop","x":100000.0}"#
-    ));
+    assert!(line
+        .contains(r#"{"big":123456789012345678901234567890123456789012,"s":"é\u0001","type":"noop","x":0}"#));
     let outcomes: Vec<_> = records[0]
         .intent_outcomes
         .iter()
@@ -107,15 +106,65 @@ fn raw_intents_are_echoed_like_python_and_judged_one_by_one() {
         [
             ("noop", None, Some("SCHEMA_INVALID")),
             ("noop", None, None),
-            ("teleport", Some("o1\n"), Some("SCHEMA_INVALID"))
+            // "o1\n" is not an identifier (the whole string must match).
+            ("teleport", None, Some("SCHEMA_INVALID")),
+            ("cancel_order", Some("o1"), Some("UNKNOWN_ORDER")),
         ]
     );
-    // A float JSON cannot carry back is refused up front (Python would fail after applying).
-    let huge: Value = serde_json::from_str(r#"[{"type": "noop", "x": 1e400}]"#).unwrap();
-    assert_eq!(
-        core.step(&batch(2, huge)).unwrap_err().path(),
-        Some("$.intents[0]")
-    );
+}
+
+#[test]
+fn a_float_anywhere_in_an_intent_refuses_the_whole_batch() {
+    let mut core = Core::new(&setup()).unwrap();
+    let before = core.snapshot();
+    for (text, path) in [
+        (r#"[{"type": "noop", "x": 1e400}]"#, "$.intents[0].x"),
+        (
+            r#"[{"type": "noop"}, {"type": "noop", "b": {"z": 1, "a": [1, 2.5]}}]"#,
+            "$.intents[1].b.a[1]",
+        ),
+        (r#"[{"type": "noop", "a": 1.0, "b": 1E5}]"#, "$.intents[0].a"),
+        (r#"[{"type": "place_order", "qty": 10.0}]"#, "$.intents[0].qty"),
+    ] {
+        let intents: Value = serde_json::from_str(text).unwrap();
+        let err = core.step(&batch(1, intents)).unwrap_err();
+        assert!(matches!(err, CoreError::Input { .. }), "{text}");
+        assert_eq!(err.path(), Some(path), "{text}");
+    }
+    assert_eq!(core.snapshot(), before);
+    assert_eq!(core.last_seq_id(), 0);
+}
+
+#[test]
+fn python_json_constants_are_floats_too() {
+    // `json.loads` reads NaN and Infinity; the raw-line entry point does the
+    // same, so such a batch is refused at the same path as in Python.
+    let mut core = Core::new(&setup()).unwrap();
+    for (token, path) in [
+        ("NaN", "$.intents[0].x"),
+        ("-Infinity", "$.intents[0].x"),
+        ("Infinity", "$.ts"),
+    ] {
+        let line = if path == "$.ts" {
+            format!(
+                r#"{{"kind":"intent_batch","seq_id":null,"batch_id":"b","strategy_id":"s","ts":{token},"intents":[]}}"#
+            )
+        } else {
+            format!(
+                r#"{{"kind":"intent_batch","seq_id":null,"batch_id":"b","strategy_id":"s","ts":1,"intents":[{{"type":"noop","x":{token}}}]}}"#
+            )
+        };
+        assert_eq!(
+            core.step_json(line.as_bytes()).unwrap_err().path(),
+            Some(path),
+            "{line}"
+        );
+    }
+    // Inside strings they are just text, and elsewhere invalid JSON stays invalid.
+    let line = r#"{"kind":"intent_batch","seq_id":null,"batch_id":"b","strategy_id":"s","ts":1,"intents":[{"type":"NaN Infinity"}]}"#;
+    assert_eq!(core.step_json(line.as_bytes()).unwrap().len(), 1);
+    assert_eq!(core.step_json(b"{\"kind\": nan}").unwrap_err().path(), Some("$"));
+    assert_eq!(core.step_json(b"[Infinityx]").unwrap_err().path(), Some("$"));
 }
 
 #[test]

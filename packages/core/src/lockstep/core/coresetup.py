@@ -177,7 +177,7 @@ def _currencies(value: object) -> dict[str, Currency]:
         obj = v.require_object(item, path)
         v.exact_keys(obj, path, ("code", "money_precision"))
         code = obj["code"]
-        if not isinstance(code, str) or not v.CURRENCY.match(code):
+        if not v.is_currency(code):
             v.fail(f"{path}.code", f"expected a currency code like 'USD', got {code!r}")
         if code in out:
             v.fail(f"{path}.code", f"currency {code!r} is declared twice")

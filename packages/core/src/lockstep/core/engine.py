@@ -140,13 +140,15 @@ class Core:
             raise InputError(
                 "$.kind", "apply() takes one item; use apply_many() or step() for groups"
             )
-        records = self._step([parsed])
+        records = self._step([parsed], group=False)
         return next(r for r in records if r["origin"] == "input")
 
     def step(self, item: Mapping[str, Any]) -> list[TraceRecord]:
         """Commit one input item (or event group) and return every record it produced."""
         parsed = parse_input(item)
-        return self._step(list(parsed.events) if isinstance(parsed, EventGroup) else [parsed])
+        if isinstance(parsed, EventGroup):
+            return self._step(list(parsed.events), group=True)
+        return self._step([parsed], group=False)
 
     def apply_many(self, items: Iterable[Mapping[str, Any]]) -> list[TraceRecord]:
         """Commit items in order; the result lists every record, generated ones included."""
@@ -199,6 +201,12 @@ class Core:
         ):
             if set(names) != set(known):
                 raise InputError(path, "checkpoint was taken with a different setup")
+        for oid, order in business["orders"].items():
+            if order["order_id"] != oid:  # orders are keyed by their own id (no schema can say so)
+                raise InputError(
+                    "$.business.orders",
+                    f"checkpoint is not a valid state: order {oid!r} has order_id {order['order_id']!r}",
+                )
         self.orders = {oid: Order.from_dict(dict(o)) for oid, o in business["orders"].items()}
         self.portfolio.positions = dict(business["positions"])
         self.portfolio.cost_basis = dict(business["cost_basis"])
@@ -219,25 +227,28 @@ class Core:
         self.timers = dict(engine["timers"])
         self.last_hash = engine["last_hash"]
         self._working = {inst: [] for inst in self.setup.instruments}
-        for oid, order in sorted(self.orders.items(), key=lambda kv: kv[1].created_seq):
+        for oid, order in sorted(self.orders.items(), key=lambda kv: (kv[1].created_seq, kv[0])):
             if order.status not in TERMINAL:
                 self._working[order.instrument].append(oid)
         self._checker = self._new_checker()
 
     # -- time steps ---------------------------------------------------------------------------
 
-    def _step(self, items: list[Event | IntentBatch]) -> list[TraceRecord]:
+    def _step(self, items: list[Event | IntentBatch], *, group: bool) -> list[TraceRecord]:
         if self._failed is not None:
             raise CoreFailed(f"the core stopped after an invariant violation: {self._failed}")
-        if len(items) > 1:
+        positions: list[int] | None = None
+        if group:
             for n, item in enumerate(items):
                 if item.seq_id is not None:
                     raise InputError(
                         f"$.events[{n}].seq_id",
                         "events in a group are sequenced by the core; use null",
                     )
-            items = list(self.sequencer.order([i for i in items if isinstance(i, Event)]))
-        self._precheck(items)
+            # Commit order; errors name each event's position in the group as given.
+            positions = self.sequencer.positions([i for i in items if isinstance(i, Event)])
+            items = [items[n] for n in positions]
+        self._precheck(items, positions)
         records: list[TraceRecord] = []
         for item in items:
             records.extend(self._fire_timers(before=item.time))
@@ -247,12 +258,16 @@ class Core:
                 records.append(self._commit(self._pending.popleft(), "generated"))
         return records
 
-    def _precheck(self, items: list[Event | IntentBatch]) -> None:
-        """Refuse items that would break the timeline, before anything changes."""
+    def _precheck(self, items: list[Event | IntentBatch], positions: list[int] | None) -> None:
+        """Refuse items that would break the timeline, before anything changes.
+
+        ``items`` are in commit order; for a group, ``positions[n]`` is where
+        ``items[n]`` stood in the group as given, which is what paths name.
+        """
         clock = self.clock
         last = self.sequencer.last_seq_id
         for n, item in enumerate(items):
-            path = f"$.events[{n}]" if len(items) > 1 else "$"
+            path = "$" if positions is None else f"$.events[{positions[n]}]"
             timed = not isinstance(item, Event) or item.source in ("market_data", "timer")
             if isinstance(item, Event) and item.source == "market_data":
                 inst = self.setup.instruments.get(item.instrument or "")
@@ -605,7 +620,7 @@ class Core:
                 triggered=False,
             )
             self.orders[order.order_id] = order
-            self._working[order.instrument].append(order.order_id)
+            self._add_working(order)
             rec.transition(order, "submitted", "submit")
             return self._simulated(order, "order_accepted", {"order_id": order.order_id})
         if isinstance(intent, CancelOrder):
@@ -638,6 +653,23 @@ class Core:
         return None
 
     # -- helpers ------------------------------------------------------------------------------
+
+    def _add_working(self, order: Order) -> None:
+        """Add a new order to its instrument's working list, in creation order.
+
+        Creation order is ``(created_seq, order_id)``: orders placed by one
+        batch share ``created_seq`` and are ordered by id among themselves, so
+        the order is a function of the state alone and :meth:`restore` rebuilds
+        it exactly (intent order within a batch is not part of the state).
+        """
+        ids = self._working[order.instrument]
+        at = len(ids)
+        while at > 0:
+            previous = self.orders[ids[at - 1]]
+            if previous.created_seq != order.created_seq or previous.order_id < order.order_id:
+                break
+            at -= 1
+        ids.insert(at, order.order_id)
 
     def _working_ids(self, instrument: str) -> list[str]:
         """Non-terminal order ids of an instrument in creation order (pruned lazily)."""

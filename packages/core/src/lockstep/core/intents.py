@@ -99,7 +99,7 @@ def describe(raw: Any) -> tuple[str, str | None]:
     order_id = raw.get("client_order_id") if isinstance(raw, dict) else None
     return (
         kind if isinstance(kind, str) else "invalid",
-        order_id if isinstance(order_id, str) and v.IDENTIFIER.match(order_id) else None,
+        order_id if v.is_identifier(order_id) else None,
     )
 
 

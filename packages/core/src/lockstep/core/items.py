@@ -189,6 +189,7 @@ def parse_intent_batch(obj: Mapping[str, Any]) -> IntentBatch:
     for n, intent in enumerate(intents):
         if not isinstance(intent, dict) or not isinstance(intent.get("type"), str):
             v.fail(f"$.intents[{n}]", "expected an object with a string 'type'")
+        _integers_only(intent, f"$.intents[{n}]")
     return IntentBatch(
         seq_id=v.optional_integer(obj, "seq_id", "$", 1, I64_MAX),
         batch_id=v.identifier(obj, "batch_id", "$"),
@@ -196,6 +197,32 @@ def parse_intent_batch(obj: Mapping[str, Any]) -> IntentBatch:
         ts=v.integer(obj, "ts", "$", 0, TIME_MAX),
         intents=tuple(intents),
     )
+
+
+def _integers_only(value: object, path: str) -> None:
+    """Refuse anything in a raw intent that canonical JSON cannot carry, naming its path.
+
+    Raw intents are echoed into the hashed trace, and canonical JSON holds
+    integers only (ADR 0005, ADR 0008): a float would make the trace depend on
+    float formatting, and NaN, infinities or non-JSON objects would make the
+    encoder fail after the batch was applied. So the whole batch is refused
+    before anything changes. Keys are walked in sorted order, as every core does.
+    """
+    if value is None or isinstance(value, bool | int | str):
+        return
+    if isinstance(value, float):
+        v.fail(path, "expected an integer, got a float (numbers are fixed-point integers)")
+    if isinstance(value, list | tuple):
+        for n, item in enumerate(value):
+            _integers_only(item, f"{path}[{n}]")
+        return
+    if isinstance(value, dict):
+        if not all(isinstance(key, str) for key in value):
+            v.fail(path, "object keys must be strings")
+        for key in sorted(value):
+            _integers_only(value[key], f"{path}.{key}")
+        return
+    v.fail(path, f"expected a JSON value, got {type(value).__name__}")
 
 
 def _price(obj: Mapping[str, Any], key: str, path: str) -> int:

@@ -27,6 +27,7 @@ from lockstep.core.errors import (
     SequenceError,
     SetupError,
 )
+from lockstep.core.items import parse_input
 
 _ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=True)
 
@@ -142,9 +143,16 @@ class NativeCore:
         return self._encode_many([item])
 
     def _encode_many(self, items: Iterable[Mapping[str, Any]]) -> bytes:
+        items = list(items)
         try:
             return encode_items(items)
         except (TypeError, ValueError) as err:
+            # An item JSON cannot carry: let the reference validation name the field.
+            for item in items:
+                try:
+                    encode_items([item])
+                except (TypeError, ValueError):
+                    parse_input(item)
             raise InputError("$", f"item is not JSON: {err}") from None
 
     def _block(

@@ -28,6 +28,10 @@ class Sequencer:
         """Events that arrived together, in commit order (stable for equal keys)."""
         return sorted(events, key=self.sort_key)
 
+    def positions(self, events: Sequence[Event]) -> list[int]:
+        """The commit order of ``events`` as positions in the sequence (stable for equal keys)."""
+        return sorted(range(len(events)), key=lambda n: self.sort_key(events[n]))
+
     def assign(self, requested: int | None) -> int:
         """Next seq_id; a replayed id is kept if it moves the counter forward."""
         if requested is None:

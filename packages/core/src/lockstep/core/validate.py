@@ -10,12 +10,27 @@ from __future__ import annotations
 
 import re
 from collections.abc import Collection, Mapping
-from typing import Any, NoReturn
+from typing import Any, NoReturn, TypeGuard
 
 from lockstep.core.errors import InputError
 
 IDENTIFIER = re.compile(r"^[A-Za-z0-9_.:/\-]{1,64}$")
 CURRENCY = re.compile(r"^[A-Z][A-Z0-9]{1,11}$")
+
+
+def is_identifier(value: object) -> TypeGuard[str]:
+    """Whether ``value`` is an identifier string, as the schemas' pattern means it.
+
+    ``fullmatch``, not ``match``: with ``match`` the ``$`` also accepts a
+    trailing newline, which the schemas (ECMA-262 ``$``) and a native core
+    refuse, so such an id would be taken in but could not be restored.
+    """
+    return isinstance(value, str) and IDENTIFIER.fullmatch(value) is not None
+
+
+def is_currency(value: object) -> TypeGuard[str]:
+    """Whether ``value`` is a currency code (``fullmatch``, see :func:`is_identifier`)."""
+    return isinstance(value, str) and CURRENCY.fullmatch(value) is not None
 
 
 def fail(path: str, message: str) -> NoReturn:
@@ -74,7 +89,7 @@ def string(obj: Mapping[str, Any], key: str, path: str, max_len: int = 200) -> s
 
 def identifier(obj: Mapping[str, Any], key: str, path: str) -> str:
     value = _get(obj, key, path)
-    if not isinstance(value, str) or not IDENTIFIER.match(value):
+    if not is_identifier(value):
         fail(
             f"{path}.{key}", f"expected an identifier matching {IDENTIFIER.pattern}, got {value!r}"
         )
