@@ -178,10 +178,6 @@ class ItemCursor:
         )
         self._next = 0
 
-    @property
-    def done(self) -> bool:
-        return self._next >= len(self._items)
-
     def run(self, wake: WakeSpec | None = None, hash_at: Sequence[int] = ()) -> BlockResult:
         core = self._core
         result = run_block(

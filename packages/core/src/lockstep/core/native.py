@@ -199,10 +199,6 @@ class NativeCursor:
         self._data = data
         self._start = 0
 
-    @property
-    def done(self) -> bool:
-        return not self._data[self._start :].strip()
-
     def run(self, wake: WakeSpec | None = None, hash_at: Sequence[int] = ()) -> BlockResult:
         result, self._start = self._core._block(self._data, wake, hash_at, self._start)
         return result
