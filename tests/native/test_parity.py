@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import copy
+import json
 import os
 from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from lockstep.contracts.golden import TRACE_FILE, list_cases, load_case
 from lockstep.core import InputError, SequenceError, build_core
-from lockstep.core.block import WakeSpec
+from lockstep.core.block import Expected, WakeSpec, record_keys
 from lockstep.core.native import NativeCore, encode_items
 from parity_kit import run_both, save_failure
 from testkit import SETUP, T0, bar, batch, place, streams
@@ -122,3 +124,45 @@ def test_snapshot_and_restore_cross_between_backends() -> None:
     assert rust.snapshot() == python.snapshot()
     later = bar(T0 + 2, 100, 102, 98, 101)
     assert rust.step(later) == python.step(later)
+
+
+def _expected_trace(lines: list[str], cut: int, flip: int | None) -> Expected:
+    """The trace of ``lines`` up to ``cut`` records, with record ``flip`` altered by one byte."""
+    kept = lines[:cut]
+    keys = [record_keys(json.loads(line)) for line in kept]
+    if flip is not None and flip < len(kept):
+        kept[flip] = kept[flip].replace('"seq_id":', '"seq_id": ', 1)
+    return Expected(
+        "".join(x + "\n" for x in kept).encode(), "".join(k + "\n" for k in keys).encode()
+    )
+
+
+@FUZZ
+@given(streams(max_items=30), st.integers(0, 200), st.none() | st.integers(0, 200))
+def test_checking_against_a_trace_agrees(
+    items: list[dict[str, Any]], cut: int, flip: int | None
+) -> None:
+    """Both cores verify, stop and hand back the unmatched records alike."""
+    reference = build_core(SETUP, backend="python").step_block(items)
+    trace = _expected_trace(reference.lines(), cut, flip)
+    python, rust = build_core(SETUP, backend="python"), build_core(SETUP, backend="rust")
+    start = (0, 0)
+    offset = 0
+    while offset < len(items):
+        expect = Expected(trace.lines, trace.keys, start)
+        expected = python.step_block(items[offset:], expect=expect)
+        actual = rust.step_block(encode_items(items[offset:]), expect=expect)
+        assert (actual.consumed, actual.counts, actual.verified, actual.diverged) == (
+            expected.consumed,
+            expected.counts,
+            expected.verified,
+            expected.diverged,
+        )
+        assert actual.expect_end == expected.expect_end
+        assert actual.lines() == expected.lines()
+        assert type(actual.error) is type(expected.error)
+        if actual.diverged or actual.error is not None or actual.consumed == 0:
+            break
+        offset += actual.consumed
+        start = actual.expect_end
+    assert rust.state_hash() == python.state_hash()

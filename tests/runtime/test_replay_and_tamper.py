@@ -11,8 +11,16 @@ from pathlib import Path
 import pytest
 
 from lockstep.adapters import load_dataset, setup_for
-from lockstep.runtime import RunStore, run_backtest, verify_run
+from lockstep.runtime import RunStore, replay, run_backtest, verify_run
 from lockstep.runtime.builtin.sma_cross import SmaCross
+
+
+@pytest.fixture(params=[(8192, 32768), (7, 10), (3, 1)], ids=["default", "small", "one-record"])
+def replay_sizes(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Replay with several input-block and trace-chunk sizes, so items straddle chunk ends."""
+    block, chunk = request.param
+    monkeypatch.setattr(replay, "REPLAY_BLOCK", block)
+    monkeypatch.setattr(replay, "TRACE_CHUNK", chunk)
 
 
 @pytest.fixture(scope="module")
@@ -44,6 +52,7 @@ def _record(path: Path, seq_id: int) -> dict[str, object]:
     return json.loads(text)  # type: ignore[no-any-return]
 
 
+@pytest.mark.usefixtures("replay_sizes")
 def test_clean_run_verifies(clean_run: Path) -> None:
     report = verify_run(clean_run)
     assert report.ok, report
@@ -132,6 +141,30 @@ def _edit_input(path: Path) -> int:
     raise AssertionError("edited event not found")
 
 
+def _merge_two_records(path: Path) -> int:
+    """Two rows folded into one, the second's columns smuggled in after line breaks."""
+    conn = sqlite3.connect(path)
+    rows = conn.execute(
+        "SELECT seq_id, origin, record, hash, prev_hash FROM records WHERE seq_id IN (40, 41)"
+    ).fetchall()
+    conn.close()
+    (seq, origin, record, hash_, prev), (seq2, origin2, record2, hash2, prev2) = rows
+    _sql(path, "DELETE FROM records WHERE seq_id = 41")
+    conn = sqlite3.connect(path)
+    conn.execute(
+        "UPDATE records SET record = ?, origin = ?, hash = ?, prev_hash = ? WHERE seq_id = 40",
+        (
+            record + "\n" + record2,
+            f"{origin} {hash_} {prev}\n{seq2} {origin2}",
+            hash2,
+            prev2,
+        ),
+    )
+    conn.commit()
+    conn.close()
+    return seq
+
+
 def _edit_final_hash(path: Path) -> int:
     _sql(path, "UPDATE results SET value = '\"" + "0" * 64 + "\"' WHERE key = 'final_state_hash'")
     with RunStore.open(path) as store:
@@ -156,10 +189,12 @@ def _edit_checkpoint(path: Path) -> int:
         (_delete_middle_record, "stored record 51 where replay produced 50"),
         (_delete_tail_inputs, "input log truncated"),
         (_edit_input, "hash differs"),
+        (_merge_two_records, "spans several lines"),
         (_edit_final_hash, "final state hash"),
         (_edit_checkpoint, "checkpoint state hash"),
     ],
 )
+@pytest.mark.usefixtures("replay_sizes")
 def test_tampering_is_found_at_the_first_diverging_seq_id(
     clean_run: Path, tmp_path: Path, tamper: Callable[[Path], int], words: str
 ) -> None:

@@ -81,6 +81,60 @@ pub struct BlockOptions<'a> {
     /// Ascending seq_ids after which the state hash is wanted (checkpoints):
     /// taken when an item's records end exactly at that seq_id.
     pub hash_at: &'a [i64],
+    /// Compare every record with a stored trace instead of returning it (replay).
+    pub expect: Option<Expected<'a>>,
+}
+
+/// A stored trace a block's records are checked against, from byte offsets on.
+///
+/// Replay verification hands the core the stored record lines and the stored
+/// key columns of each record, so equal records never leave the core: only
+/// the first record that differs, and any record beyond the end of the given
+/// trace, come back as lines for the caller to explain or check later.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Expected<'a> {
+    /// Canonical record lines (with `hash`), each followed by `\n`.
+    pub lines: &'a [u8],
+    /// One `seq_id origin hash prev_hash` line per record, each followed by `\n`.
+    pub keys: &'a [u8],
+}
+
+impl Expected<'_> {
+    /// Whether `record` is the next stored record; on a match the trace moves past it.
+    fn take(&mut self, record: &Record) -> bool {
+        let mut unsealed = Vec::new();
+        let line = if record.line().is_empty() {
+            record.write_canonical(&mut unsealed, true);
+            &unsealed
+        } else {
+            record.line()
+        };
+        let Some(rest) = strip_line(self.lines, line) else {
+            return false;
+        };
+        let mut key = Vec::with_capacity(160);
+        key.extend_from_slice(itoa::Buffer::new().format(record.seq_id).as_bytes());
+        for part in [record.origin.as_str(), &record.hash, &record.prev_hash] {
+            key.push(b' ');
+            key.extend_from_slice(part.as_bytes());
+        }
+        let Some(keys) = strip_line(self.keys, &key) else {
+            return false;
+        };
+        self.lines = rest;
+        self.keys = keys;
+        true
+    }
+
+    fn is_empty(&self) -> bool {
+        self.lines.is_empty()
+    }
+}
+
+/// `text` without its first line when that line is exactly `line`.
+fn strip_line<'t>(text: &'t [u8], line: &[u8]) -> Option<&'t [u8]> {
+    let rest = text.strip_prefix(line)?;
+    rest.strip_prefix(b"\n")
 }
 
 /// An item of the block was refused; the items before it are committed.
@@ -100,8 +154,16 @@ pub struct BlockOutput {
     pub end: usize,
     /// Records produced by each committed item, in order.
     pub counts: Vec<u32>,
-    /// Canonical record lines (with `hash`), each followed by `\n`.
+    /// Canonical record lines (with `hash`), each followed by `\n`. With
+    /// [`BlockOptions::expect`], only the records that were not matched.
     pub records: Vec<u8>,
+    /// Records found equal to the expected trace.
+    pub verified: usize,
+    /// Bytes of the expected lines and keys consumed by verified records.
+    pub expect_end: (usize, usize),
+    /// True when a record differed from the expected trace (the block stops
+    /// after that record's item; it is the first line of `records`).
+    pub diverged: bool,
     /// `(seq_id, state_hash)` for every reached entry of `hash_at`.
     pub state_hashes: Vec<(i64, String)>,
     /// True when the run stopped because the wake filter matched.
@@ -116,6 +178,7 @@ impl Core {
     pub fn step_block(&mut self, input: &[u8], options: BlockOptions<'_>) -> BlockOutput {
         let mut out = BlockOutput::default();
         let mut hash_at = options.hash_at.iter().copied().peekable();
+        let mut expect = options.expect;
         let mut index = 0;
         let mut pos = 0;
         while pos < input.len() {
@@ -142,8 +205,20 @@ impl Core {
             out.counts.push(records.len() as u32);
             let mut woke = false;
             for record in &records {
-                record.write_canonical(&mut out.records, true);
-                out.records.push(b'\n');
+                let matched = match expect.as_mut() {
+                    Some(trace) if !out.diverged && !trace.is_empty() => {
+                        let equal = trace.take(record);
+                        out.diverged = !equal;
+                        equal
+                    }
+                    _ => false,
+                };
+                if matched {
+                    out.verified += 1;
+                } else {
+                    record.write_canonical(&mut out.records, true);
+                    out.records.push(b'\n');
+                }
                 woke = woke || options.wake.is_some_and(|w| w.wakes(record));
             }
             let last = self.last_seq_id();
@@ -155,8 +230,17 @@ impl Core {
                 out.woke = true;
                 break;
             }
+            if expect.is_some_and(|t| out.diverged || t.is_empty()) {
+                break;
+            }
         }
-        if out.error.is_none() && !out.woke {
+        if let (Some(given), Some(left)) = (options.expect, expect) {
+            out.expect_end = (
+                given.lines.len() - left.lines.len(),
+                given.keys.len() - left.keys.len(),
+            );
+        }
+        if out.error.is_none() && !out.woke && pos >= input.len() {
             out.end = input.len();
         }
         out

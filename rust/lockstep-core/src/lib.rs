@@ -53,7 +53,7 @@ pub mod sequencer;
 pub mod state;
 pub mod validate;
 
-pub use batch::{BlockError, BlockOptions, BlockOutput, WakeFilter};
+pub use batch::{BlockError, BlockOptions, BlockOutput, Expected, WakeFilter};
 pub use canonical::{canonical_json, sha256_hex, GENESIS_HASH};
 pub use coresetup::CoreSetup;
 pub use engine::Core;

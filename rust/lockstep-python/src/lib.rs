@@ -7,7 +7,7 @@
 //! interpreter while a block runs. Every call is per block, setup or
 //! checkpoint, never per item (ADR 0002, engine shape; record 0002).
 
-use lockstep_core::{BlockOptions, Core, CoreError, WakeFilter};
+use lockstep_core::{BlockOptions, Core, CoreError, Expected, WakeFilter};
 use pyo3::create_exception;
 use pyo3::exceptions::PyException;
 use pyo3::prelude::*;
@@ -55,6 +55,9 @@ type BlockResult<'py> = (
     bool,
     Option<(usize, &'static str, String, String)>,
     Vec<String>,
+    usize,
+    (usize, usize),
+    bool,
 );
 
 /// A core instance owned by Python.
@@ -76,11 +79,15 @@ impl NativeCore {
 
     /// Run a block of JSON lines; see `lockstep_core::batch`.
     ///
-    /// Starts at byte `start` of `data`. Returns `(consumed, end, counts,
-    /// record_lines, state_hashes, woke, error, warnings)`: `end` is the byte
-    /// offset to resume from, `error` is `(index, kind, path, reason)` or None
-    /// and `warnings` are the warn-mode invariant messages the block raised.
-    #[pyo3(signature = (data, wake=None, hash_at=Vec::new(), start=0))]
+    /// Starts at byte `start` of `data`. `expect` is `(lines, keys, lines_start,
+    /// keys_start)`: a stored trace to check the records against (see
+    /// `lockstep_core::Expected`). Returns `(consumed, end, counts,
+    /// record_lines, state_hashes, woke, error, warnings, verified,
+    /// expect_end, diverged)`: `end` is the byte offset to resume from,
+    /// `error` is `(index, kind, path, reason)` or None, `warnings` are the
+    /// warn-mode invariant messages the block raised and `expect_end` the
+    /// absolute offsets in the expected lines and keys reached.
+    #[pyo3(signature = (data, wake=None, hash_at=Vec::new(), start=0, expect=None))]
     fn step_block<'py>(
         &mut self,
         py: Python<'py>,
@@ -88,15 +95,33 @@ impl NativeCore {
         wake: Option<WakeSpec>,
         hash_at: Vec<i64>,
         start: usize,
+        expect: Option<(PyBackedBytes, PyBackedBytes, usize, usize)>,
     ) -> PyResult<BlockResult<'py>> {
         self.crossings += 1;
-        if start > data.len() {
-            return Err(native_error(
+        let beyond = |what: &str, at: usize, len: usize| {
+            native_error(
                 "InputError",
                 "$".into(),
-                format!("start {start} is beyond the block's {} bytes", data.len()),
-            ));
+                format!("{what} start {at} is beyond its {len} bytes"),
+            )
+        };
+        if start > data.len() {
+            return Err(beyond("block", start, data.len()));
         }
+        let (lines_at, keys_at) = expect.as_ref().map_or((0, 0), |e| (e.2, e.3));
+        let trace = match &expect {
+            Some((lines, _, at, _)) if *at > lines.len() => {
+                return Err(beyond("expected lines", *at, lines.len()))
+            }
+            Some((_, keys, _, at)) if *at > keys.len() => {
+                return Err(beyond("expected keys", *at, keys.len()))
+            }
+            Some((lines, keys, _, _)) => Some(Expected {
+                lines: &lines[lines_at..],
+                keys: &keys[keys_at..],
+            }),
+            None => None,
+        };
         let filter = wake.map(WakeSpec::into_filter);
         let core = &mut self.core;
         let out = py.detach(|| {
@@ -105,6 +130,7 @@ impl NativeCore {
                 BlockOptions {
                     wake: filter.as_ref(),
                     hash_at: &hash_at,
+                    expect: trace,
                 },
             )
         });
@@ -121,6 +147,9 @@ impl NativeCore {
             out.woke,
             error,
             self.core.take_warnings(),
+            out.verified,
+            (lines_at + out.expect_end.0, keys_at + out.expect_end.1),
+            out.diverged,
         ))
     }
 

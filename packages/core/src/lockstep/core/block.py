@@ -11,6 +11,10 @@ Results carry the records both ways a caller may want them: as dicts
 (``records()``) and as the canonical trace lines the run store keeps
 (``lines()``). Each backend produces one form natively and derives the other
 lazily, so a replay that only compares lines never parses a record.
+
+Replay goes one step further: given an :class:`Expected` stored trace, the
+core compares each record with it and keeps only what does not match, so a
+verified record never crosses the boundary at all.
 """
 
 from __future__ import annotations
@@ -72,6 +76,51 @@ class WakeSpec:
         }
 
 
+@dataclass(frozen=True, slots=True)
+class Expected:
+    """A stored trace to check a block's records against (mirrors ``lockstep_core::Expected``).
+
+    ``lines`` holds canonical record lines and ``keys`` one
+    ``seq_id origin hash prev_hash`` line per record (the run store's key
+    columns), each line ending in ``\\n``; ``start`` is where to begin in each.
+    A record matches when both its line and its keys are the next ones.
+    """
+
+    lines: bytes
+    keys: bytes
+    start: tuple[int, int] = (0, 0)
+
+
+def record_keys(record: Mapping[str, Any]) -> str:
+    """The key line of a record as :class:`Expected` holds it."""
+    return f"{record['seq_id']} {record['origin']} {record['hash']} {record['prev_hash']}"
+
+
+class _TraceCursor:
+    """Walks an :class:`Expected` trace the way the native core does."""
+
+    def __init__(self, expected: Expected) -> None:
+        self.lines = expected.lines
+        self.keys = expected.keys
+        self.at = expected.start
+
+    def empty(self) -> bool:
+        return self.at[0] >= len(self.lines)
+
+    def take(self, line: bytes, keys: bytes) -> bool:
+        """Whether ``line``/``keys`` are next; on a match, move past them."""
+        at_line, at_keys = self.at
+        end_line = at_line + len(line)
+        end_keys = at_keys + len(keys)
+        if not (
+            self.lines.startswith(line + b"\n", at_line)
+            and self.keys.startswith(keys + b"\n", at_keys)
+        ):
+            return False
+        self.at = (end_line + 1, end_keys + 1)
+        return True
+
+
 @dataclass(slots=True)
 class BlockResult:
     """What one ``step_block`` call did; see the module docstring.
@@ -79,6 +128,13 @@ class BlockResult:
     ``error`` is the refusal of item ``consumed`` (the items before it are
     committed), or ``None``. ``state_hashes`` maps each requested seq_id that an
     item's records ended on to the state hash at that point.
+
+    With an :class:`Expected` trace, ``records()``/``lines()`` hold only the
+    records not found equal to it (``verified`` counts those that were):
+    when ``diverged``, the first of them is the record that differs and the
+    block stopped after its item; otherwise they are the records beyond the
+    end of the given trace. ``expect_end`` is where the next record would be
+    looked for in the trace's lines and keys.
     """
 
     consumed: int
@@ -86,6 +142,9 @@ class BlockResult:
     woke: bool
     error: LockstepError | None
     state_hashes: dict[int, str] = field(default_factory=dict)
+    verified: int = 0
+    expect_end: tuple[int, int] = (0, 0)
+    diverged: bool = False
     _records: list[dict[str, Any]] | None = None
     _lines: list[str] | None = None
 
@@ -102,7 +161,7 @@ class BlockResult:
         return self._lines
 
     def per_item(self) -> list[list[dict[str, Any]]]:
-        """The records grouped by the committed item that produced them."""
+        """The records grouped by the committed item that produced them (not with an expected trace)."""
         out: list[list[dict[str, Any]]] = []
         records = self.records()
         start = 0
@@ -127,6 +186,11 @@ def parse_line(line: bytes) -> Item:
     return item
 
 
+def split_lines(data: bytes) -> list[bytes]:
+    """The non-blank lines of a JSON-lines block, as both cores read it."""
+    return [line for line in data.split(b"\n") if line.strip()]
+
+
 def run_block(
     step: Callable[[Item], list[dict[str, Any]]],
     last_seq_id: Callable[[], int],
@@ -134,6 +198,7 @@ def run_block(
     items: Iterable[Item | bytes] | bytes,
     wake: WakeSpec | None,
     hash_at: Sequence[int],
+    expect: Expected | None = None,
 ) -> BlockResult:
     """The Python core's ``step_block``: the same contract as the native one.
 
@@ -143,10 +208,8 @@ def run_block(
     result = BlockResult(0, [], False, None, _records=[])
     records = result._records
     assert records is not None
-    lines = (
-        [line for line in items.split(b"\n") if line.strip()] if isinstance(items, bytes) else items
-    )
-    for item in lines:
+    trace = None if expect is None else _TraceCursor(expect)
+    for item in split_lines(items) if isinstance(items, bytes) else items:
         try:
             produced = step(parse_line(item) if isinstance(item, bytes) else item)
         except LockstepError as err:
@@ -154,7 +217,10 @@ def run_block(
             break
         result.consumed += 1
         result.counts.append(len(produced))
-        records.extend(produced)
+        if trace is None:
+            records.extend(produced)
+        else:
+            _check_against(trace, produced, result)
         last = last_seq_id()
         while wanted and wanted[0] < last:
             wanted.pop(0)
@@ -163,7 +229,26 @@ def run_block(
         if wake is not None and any(wake.wakes(r) for r in produced):
             result.woke = True
             break
+        if trace is not None and (result.diverged or trace.empty()):
+            break
+    if trace is not None:
+        result.expect_end = trace.at
     return result
+
+
+def _check_against(
+    trace: _TraceCursor, produced: list[dict[str, Any]], result: BlockResult
+) -> None:
+    """Count the records equal to the trace; keep the rest (from the first difference on)."""
+    assert result._records is not None
+    for record in produced:
+        if not result.diverged and not trace.empty():
+            line = canonical_json_unchecked(record)
+            if trace.take(line, record_keys(record).encode()):
+                result.verified += 1
+                continue
+            result.diverged = True
+        result._records.append(record)
 
 
 class ItemCursor:
@@ -172,13 +257,16 @@ class ItemCursor:
     def __init__(self, core: Any, items: Sequence[Item] | bytes) -> None:
         self._core = core
         self._items: Sequence[Item | bytes] = (
-            [line for line in items.split(b"\n") if line.strip()]
-            if isinstance(items, bytes)
-            else items
+            split_lines(items) if isinstance(items, bytes) else items
         )
         self._next = 0
 
-    def run(self, wake: WakeSpec | None = None, hash_at: Sequence[int] = ()) -> BlockResult:
+    def run(
+        self,
+        wake: WakeSpec | None = None,
+        hash_at: Sequence[int] = (),
+        expect: Expected | None = None,
+    ) -> BlockResult:
         core = self._core
         result = run_block(
             core.step,
@@ -187,6 +275,7 @@ class ItemCursor:
             self._items[self._next :],
             wake,
             hash_at,
+            expect,
         )
         self._next += result.consumed
         return result

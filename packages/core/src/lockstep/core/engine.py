@@ -16,7 +16,7 @@ from typing import Any
 from lockstep.contracts.schemas import ContractViolation
 from lockstep.contracts.schemas import validate as validate_contract
 from lockstep.core import fixedpoint as fp
-from lockstep.core.block import BlockResult, ItemCursor, WakeSpec, run_block
+from lockstep.core.block import BlockResult, Expected, ItemCursor, WakeSpec, run_block
 from lockstep.core.canonical import GENESIS_HASH, canonical_json_unchecked, sha256_hex
 from lockstep.core.coresetup import CoreSetup
 from lockstep.core.errors import CoreFailed, InputError, InvariantViolation, SequenceError
@@ -163,13 +163,17 @@ class Core:
         *,
         wake: WakeSpec | None = None,
         hash_at: Sequence[int] = (),
+        expect: Expected | None = None,
     ) -> BlockResult:
-        """Step items until the block ends, one is refused or ``wake`` matches.
+        """Step items until the block ends, one is refused, ``wake`` matches or
+        a record differs from ``expect``.
 
         ``items`` may be JSON-lines bytes. See :mod:`lockstep.core.block`; the
         native core does the same in one call.
         """
-        return run_block(self.step, lambda: self.last_seq_id, self.state_hash, items, wake, hash_at)
+        return run_block(
+            self.step, lambda: self.last_seq_id, self.state_hash, items, wake, hash_at, expect
+        )
 
     def open_block(self, items: Sequence[Mapping[str, Any]] | bytes) -> ItemCursor:
         """A cursor that runs ``items`` in stretches, each up to the next wake-up."""

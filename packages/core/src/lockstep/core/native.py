@@ -17,7 +17,7 @@ import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from lockstep.core.block import BlockResult, WakeSpec
+from lockstep.core.block import BlockResult, Expected, WakeSpec
 from lockstep.core.coresetup import CoreSetup
 from lockstep.core.errors import (
     CoreFailed,
@@ -92,9 +92,10 @@ class NativeCore:
         *,
         wake: WakeSpec | None = None,
         hash_at: Sequence[int] = (),
+        expect: Expected | None = None,
     ) -> BlockResult:
         """See :mod:`lockstep.core.block`. ``items`` may already be JSON-lines bytes."""
-        return self.open_block(items).run(wake, hash_at)
+        return self.open_block(items).run(wake, hash_at, expect)
 
     def open_block(self, items: Iterable[Mapping[str, Any]] | bytes) -> NativeCursor:
         """A cursor over ``items``, encoded once; each run is one crossing."""
@@ -156,15 +157,33 @@ class NativeCore:
             raise InputError("$", f"item is not JSON: {err}") from None
 
     def _block(
-        self, data: bytes, wake: WakeSpec | None, hash_at: Sequence[int], start: int = 0
+        self,
+        data: bytes,
+        wake: WakeSpec | None,
+        hash_at: Sequence[int],
+        start: int = 0,
+        expect: Expected | None = None,
     ) -> tuple[BlockResult, int]:
         """One crossing: run ``data`` from byte ``start``; the result and where to resume."""
-        consumed, end, counts, lines, hashes, woke, error, messages = self._call(
+        (
+            consumed,
+            end,
+            counts,
+            lines,
+            hashes,
+            woke,
+            error,
+            messages,
+            verified,
+            expect_end,
+            diverged,
+        ) = self._call(
             self._native.step_block,
             data,
             None if wake is None else wake.to_native(),
             list(hash_at),
             start,
+            None if expect is None else (expect.lines, expect.keys, *expect.start),
         )
         self._warn(messages)
         text = lines.decode()
@@ -174,6 +193,9 @@ class NativeCore:
             woke,
             None if error is None else error_from_native(*error[1:]),
             dict(hashes),
+            verified,
+            tuple(expect_end),
+            diverged,
             _lines=text.split("\n")[:-1] if text else [],
         )
         return result, end
@@ -199,6 +221,11 @@ class NativeCursor:
         self._data = data
         self._start = 0
 
-    def run(self, wake: WakeSpec | None = None, hash_at: Sequence[int] = ()) -> BlockResult:
-        result, self._start = self._core._block(self._data, wake, hash_at, self._start)
+    def run(
+        self,
+        wake: WakeSpec | None = None,
+        hash_at: Sequence[int] = (),
+        expect: Expected | None = None,
+    ) -> BlockResult:
+        result, self._start = self._core._block(self._data, wake, hash_at, self._start, expect)
         return result

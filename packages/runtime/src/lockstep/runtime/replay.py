@@ -14,16 +14,22 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from itertools import islice
 from pathlib import Path
 from typing import Any
 
 from lockstep.core import build_core
-from lockstep.runtime.store import RecordRow, RunStore, StoredRecord
+from lockstep.core.block import BlockResult, Expected
+from lockstep.runtime.errors import StoreError
+from lockstep.runtime.readahead import ReadAhead
+from lockstep.runtime.store import InputBlock, RunStore, StoredRecord, TraceChunk
 
 REPLAY_BLOCK = 8192
 """Stored inputs replayed per ``step_block`` call."""
+
+TRACE_CHUNK = 32768
+"""Stored records handed to the core per chunk, as the trace it checks against."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,8 +96,7 @@ def _verify(
     meta = store.meta()
     status = str(meta.get("status", "unknown"))
     chosen = backend or meta.get("engine")
-    results = store.results()
-    expected_hash = results.get("final_state_hash")
+    expected_hash = store.result("final_state_hash")
 
     def report(**kw: Any) -> VerifyReport:
         base: dict[str, Any] = {
@@ -121,67 +126,41 @@ def _verify(
             reason=f"run status is {status!r}: {why}; only complete runs are verified "
             "(use --allow-incomplete to check the committed part)",
         )
-    problem = store.integrity_problem()
-    if problem is not None:
-        return report(reason=f"SQLite integrity check failed: {problem}")
     if "setup" not in meta:
         return report(reason="the store has no setup in its metadata")
     core = build_core(meta["setup"], backend=chosen)
-    counts = {"inputs": 0, "records": 0, "checkpoints": 0}
-    stored = store.record_rows()
-    checkpoints = store.checkpoint_hashes()
-    wanted = [seq for seq, _ in checkpoints]
-    pending = iter(checkpoints)
-    next_checkpoint = next(pending, None)
-    last_seq = 0
-    try:
-        rows = store.input_texts()
-        while block := list(islice(rows, REPLAY_BLOCK)):
-            data = "".join(text + "\n" for _, text in block).encode()
-            # One call per block: on the rust backend, one boundary crossing.
-            result = core.step_block(data, hash_at=wanted)
-            lines = result.lines()
-            last_seq = _compare_block(lines, list(islice(stored, len(lines))), last_seq)
-            counts["records"] += len(lines)
-            counts["inputs"] += result.consumed
-            while next_checkpoint is not None and next_checkpoint[0] <= last_seq:
-                cp_seq, cp_hash = next_checkpoint
-                replayed = result.state_hashes.get(cp_seq)
-                if replayed is None:
-                    raise _Diverged(
-                        cp_seq, "a checkpoint sits inside a time step (store is corrupt)"
-                    )
-                if cp_hash != replayed:
-                    raise _Diverged(cp_seq, "checkpoint state hash differs from the replayed state")
-                counts["checkpoints"] += 1
-                next_checkpoint = next(pending, None)
-            if result.error is not None:
-                seq = block[result.consumed][0]
-                raise _Diverged(
-                    last_seq + 1, f"stored input {seq} is refused by the core: {result.error}"
-                )
-        leftover = next(stored, None)
-        if leftover is not None:
-            raise _Diverged(
-                StoredRecord(*leftover).seq_id,
-                "the store has records the stored inputs do not produce (input log truncated?)",
-            )
-        if next_checkpoint is not None:
-            raise _Diverged(next_checkpoint[0], "a checkpoint lies beyond the replayed trace")
-    except _Diverged as div:
+    replay = _Replay(core, store)
+    # SQLite's own check of the file runs beside the replay (it reads the
+    # whole file too); a problem it finds outranks whatever replay saw.
+    with ThreadPoolExecutor(1, thread_name_prefix="lockstep-quick-check") as pool:
+        integrity = pool.submit(store.integrity_problem)
+        try:
+            replay.run()
+            diverged = None
+        except _Diverged as div:
+            diverged = div
+        except StoreError:
+            if integrity.result() is None:
+                raise
+            diverged = None
+        problem = integrity.result()
+    if problem is not None:
+        return report(reason=f"SQLite integrity check failed: {problem}")
+    if diverged is not None:
         return report(
-            inputs_checked=counts["inputs"],
-            records_checked=counts["records"],
-            checkpoints_checked=counts["checkpoints"],
-            first_divergence=div.seq_id,
-            reason=div.reason,
+            inputs_checked=replay.inputs,
+            records_checked=replay.records,
+            checkpoints_checked=replay.checkpoints,
+            first_divergence=diverged.seq_id,
+            reason=diverged.reason,
         )
+    last_seq = replay.last_seq
     actual = core.state_hash()
     done = {
         "crossings": getattr(core, "crossings", None),
-        "inputs_checked": counts["inputs"],
-        "records_checked": counts["records"],
-        "checkpoints_checked": counts["checkpoints"],
+        "inputs_checked": replay.inputs,
+        "records_checked": replay.records,
+        "checkpoints_checked": replay.checkpoints,
         "actual_state_hash": actual,
     }
     if status == "complete":
@@ -191,56 +170,156 @@ def _verify(
                 first_divergence=last_seq,
                 reason=f"final state hash {actual} differs from the stored {expected_hash}",
             )
-        stored_count = results.get("counts", {}).get("records")
-        if stored_count != counts["records"]:
+        counts = store.result("counts")
+        stored_count = counts.get("records") if isinstance(counts, dict) else None
+        if stored_count != replay.records:
             return report(
                 **done,
                 first_divergence=last_seq,
-                reason=f"the run recorded {stored_count} records, replay produced {counts['records']}",
+                reason=f"the run recorded {stored_count} records, replay produced {replay.records}",
             )
     return report(**done, ok=True)
 
 
-def line_keys(line: str) -> RecordRow:
-    """``(seq_id, origin, "", hash, prev_hash)`` of a canonical record line, without parsing it.
+class _Replay:
+    """Steps the stored inputs through a core, checking every record against the store.
 
-    Safe because the line is canonical (ADR 0008: sorted keys, every quote
-    inside a string escaped) and comes from the core, not from the store: the
-    first ``"hash":"`` is the top-level key (only cash_deltas, diagnostics and
-    fills, with fixed keys, come before it), and the last ``"origin":"``,
-    ``"prev_hash":"`` and ``"seq_id":`` are top-level (only position_deltas,
-    prev_hash, seq_id and transitions, with fixed keys, come after them).
+    Inputs go to the core in blocks of :data:`REPLAY_BLOCK` and the stored
+    trace rides along as an :class:`~lockstep.core.Expected` chunk of
+    :data:`TRACE_CHUNK` records, so the core compares records where it makes
+    them and returns only the ones that differ (or lie past the chunk's end).
+    Both are read from SQLite a chunk ahead, in threads, while the core works.
     """
-    h = line.index('"hash":"') + 8
-    p = line.rindex('"prev_hash":"') + 13
-    o = line.rindex('"origin":"') + 10
-    s = line.rindex('"seq_id":') + 9
-    return (
-        int(line[s : line.index(",", s)]),
-        line[o : line.index('"', o)],
-        "",
-        line[h : h + 64],
-        line[p : p + 64],
-    )
 
+    def __init__(self, core: Any, store: RunStore) -> None:
+        self.core = core
+        self.store = store
+        self.inputs = 0
+        self.records = 0
+        self.checkpoints = 0
+        self.last_seq = 0
+        cps = store.checkpoint_hashes()
+        self.hash_at = [seq for seq, _ in cps]
+        self.pending_checkpoints = iter(cps)
+        self.next_checkpoint = next(self.pending_checkpoints, None)
+        self.chunk: TraceChunk | None = None
+        self.at = (0, 0)
+        self.verified_in_chunk = 0
 
-def _compare_block(lines: list[str], rows: list[RecordRow], last_seq: int) -> int:
-    """Check replayed record lines against the stored rows; the last seq_id checked.
+    def run(self) -> None:
+        with (
+            ReadAhead(self.store.input_blocks(REPLAY_BLOCK)) as blocks,
+            ReadAhead(self.store.trace_chunks(TRACE_CHUNK)) as chunks,
+        ):
+            self.chunks = chunks
+            self._next_chunk()
+            for block in blocks:
+                self._run_block(block)
+            if self.chunk is not None:
+                self._diverge_at_stored(
+                    "the store has records the stored inputs do not produce (input log truncated?)"
+                )
+        if self.next_checkpoint is not None:
+            raise _Diverged(self.next_checkpoint[0], "a checkpoint lies beyond the replayed trace")
 
-    The common case, everything equal, is decided by two list comparisons:
-    the record texts, and the stored columns against the keys of the replayed
-    lines (so a column edited on its own is caught too). Only a block that
-    differs is walked record by record to say where and how.
-    """
-    if (
-        len(rows) == len(lines)
-        and [r[2] for r in rows] == lines
-        and [(r[0], r[1], "", r[3], r[4]) for r in rows] == [line_keys(x) for x in lines]
-    ):
-        return rows[-1][0] if rows else last_seq
-    for n, line in enumerate(lines):
-        last_seq = _compare(line, StoredRecord(*rows[n]) if n < len(rows) else None)
-    return last_seq
+    def _run_block(self, block: InputBlock) -> None:
+        cursor = self.core.open_block(block.data)
+        done = 0
+        while True:
+            chunk = self.chunk
+            expect = Expected(chunk.lines, chunk.keys, self.at) if chunk else Expected(b"", b"")
+            result = cursor.run(hash_at=self.hash_at, expect=expect)
+            done += result.consumed
+            self.inputs += result.consumed
+            self._take(result)
+            if result.error is not None:
+                raise _Diverged(
+                    self.last_seq + 1,
+                    f"stored input {block.seqs[done]} is refused by the core: {result.error}",
+                )
+            if chunk is None or result.expect_end[0] < len(chunk.lines):
+                break
+            self._next_chunk()
+            self._check_unmatched(result.lines())
+            self._check_checkpoints(result.state_hashes)
+        if done != len(block.seqs):
+            seq = block.seqs[min(done, len(block.seqs) - 1)]
+            raise _Diverged(self.last_seq + 1, f"stored input {seq} is blank or spans lines")
+
+    def _take(self, result: BlockResult) -> None:
+        """Account for the records the core found equal to the stored ones."""
+        self.records += result.verified
+        self.verified_in_chunk += result.verified
+        self.at = result.expect_end
+        if result.verified:
+            self.last_seq = self._seq_of_verified()
+        self._check_checkpoints(result.state_hashes)
+        if result.diverged or (self.chunk is None and result.lines()):
+            line = result.lines()[0]
+            _compare(line, self._stored_next())
+            raise _Diverged(json.loads(line)["seq_id"], "stored record columns differ")
+
+    def _seq_of_verified(self) -> int:
+        """The seq_id of the last verified record: the first word of the key line before ``at``."""
+        assert self.chunk is not None
+        keys = self.chunk.keys
+        end = self.at[1] - 1
+        start = keys.rfind(b"\n", 0, end) + 1
+        return int(keys[start : keys.index(b" ", start)])
+
+    def _stored_next(self) -> StoredRecord | None:
+        """The stored record the next replayed one is compared with (None past the end)."""
+        if self.chunk is None:
+            return None
+        at_line, at_keys = self.at
+        lines, keys = self.chunk.lines, self.chunk.keys
+        record = lines[at_line : lines.index(b"\n", at_line)].decode()
+        columns = keys[at_keys : keys.index(b"\n", at_keys)].decode().split(" ")
+        if len(columns) != 4 or not columns[0].isdigit():
+            raise _Diverged(self.last_seq + 1, "stored record columns are malformed")
+        return StoredRecord(int(columns[0]), columns[1], record, columns[2], columns[3])
+
+    def _check_unmatched(self, lines: list[str]) -> None:
+        """Records made past the end of the last chunk: check them against the next one here."""
+        for line in lines:
+            stored = self._stored_next()
+            self.last_seq = _compare(line, stored)
+            assert stored is not None and self.chunk is not None
+            columns = f"{stored.seq_id} {stored.origin} {stored.hash} {stored.prev_hash}"
+            self.at = (
+                self.at[0] + len(line.encode()) + 1,
+                self.at[1] + len(columns.encode()) + 1,
+            )
+            self.records += 1
+            self.verified_in_chunk += 1
+            if self.at[0] >= len(self.chunk.lines):
+                self._next_chunk()
+
+    def _next_chunk(self) -> None:
+        """Move to the next stored chunk once the current one is used up exactly."""
+        if self.chunk is not None and self.verified_in_chunk != self.chunk.rows:
+            seq = self.store.first_record_with_line_break()
+            raise _Diverged(
+                self.last_seq if seq is None else seq, "a stored record spans several lines"
+            )
+        self.chunk = next(self.chunks, None)
+        self.at = (0, 0)
+        self.verified_in_chunk = 0
+
+    def _diverge_at_stored(self, reason: str) -> None:
+        stored = self._stored_next()
+        raise _Diverged(stored.seq_id if stored else self.last_seq + 1, reason)
+
+    def _check_checkpoints(self, hashes: dict[int, str]) -> None:
+        while self.next_checkpoint is not None and self.next_checkpoint[0] <= self.last_seq:
+            cp_seq, cp_hash = self.next_checkpoint
+            replayed = hashes.get(cp_seq)
+            if replayed is None:
+                raise _Diverged(cp_seq, "a checkpoint sits inside a time step (store is corrupt)")
+            if cp_hash != replayed:
+                raise _Diverged(cp_seq, "checkpoint state hash differs from the replayed state")
+            self.checkpoints += 1
+            self.next_checkpoint = next(self.pending_checkpoints, None)
 
 
 def _compare(line: str, stored: StoredRecord | None) -> int:

@@ -69,6 +69,27 @@ class StoredRecord:
     prev_hash: str
 
 
+@dataclass(frozen=True, slots=True)
+class InputBlock:
+    """Stored inputs as one JSON-lines block (one item per line) and their seq numbers."""
+
+    seqs: list[int]
+    data: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class TraceChunk:
+    """Consecutive stored records in the form :class:`lockstep.core.Expected` takes.
+
+    ``lines`` holds the record texts and ``keys`` the ``seq_id origin hash
+    prev_hash`` columns, one line per record, for ``rows`` records.
+    """
+
+    lines: bytes
+    keys: bytes
+    rows: int
+
+
 class RunStore:
     """Write a run (:meth:`create`) or read one (:meth:`open`)."""
 
@@ -280,20 +301,64 @@ class RunStore:
 
     def record_rows(self) -> Iterator[RecordRow]:
         """``(seq_id, origin, record, hash, prev_hash)`` rows in seq_id order, unparsed."""
-        return self._rows(
-            "SELECT seq_id, origin, record, hash, prev_hash FROM records ORDER BY seq_id"
+        sql = "SELECT seq_id, origin, record, hash, prev_hash FROM records ORDER BY seq_id"
+        for batch in self._fetch(self._conn, sql, 4096):
+            yield from batch
+
+    def input_blocks(self, size: int) -> Iterator[InputBlock]:
+        """Stored inputs, ``size`` at a time, as the JSON-lines blocks a core steps."""
+        for rows in self._batches("SELECT seq, CAST(item AS BLOB) FROM inputs ORDER BY seq", size):
+            yield InputBlock([row[0] for row in rows], b"\n".join([row[1] for row in rows]) + b"\n")
+
+    def trace_chunks(self, size: int) -> Iterator[TraceChunk]:
+        """Stored records, ``size`` at a time, as the lines and key lines replay checks against.
+
+        Read as BLOBs: the bytes go to the core as they are, with no text
+        decoding and re-encoding in between.
+        """
+        sql = (
+            "SELECT CAST(record AS BLOB), "
+            "CAST(seq_id || ' ' || origin || ' ' || hash || ' ' || prev_hash AS BLOB) "
+            "FROM records ORDER BY seq_id"
         )
+        for rows in self._batches(sql, size):
+            lines = b"\n".join([row[0] for row in rows]) + b"\n"
+            keys = b"\n".join([row[1] for row in rows]) + b"\n"
+            yield TraceChunk(lines, keys, len(rows))
 
-    def input_texts(self) -> Iterator[tuple[int, str]]:
-        """Stored inputs as their JSON text, for replay in blocks (no parsing here)."""
-        return self._rows("SELECT seq, item FROM inputs ORDER BY seq")
+    def first_record_with_line_break(self) -> int | None:
+        """The first seq_id whose stored columns hold a line break (a tampered store)."""
+        columns = ("record", "origin", "hash", "prev_hash")
+        found = " OR ".join(f"instr({c}, char(10)) > 0" for c in columns)
+        rows = self._query(f"SELECT min(seq_id) FROM records WHERE {found}")
+        seq: int | None = next(rows)[0]
+        return seq
 
-    def _rows(self, sql: str) -> Iterator[Any]:
-        """Rows of ``sql`` fetched in large batches: the fast path of replay verification."""
+    def _batches(self, sql: str, size: int) -> Iterator[list[Any]]:
+        """Rows of ``sql`` in lists of ``size``, read on a read-only connection of their own.
+
+        Replay reads the inputs and the records side by side, each ahead of the
+        core in a thread of its own (``sqlite3`` releases the interpreter while
+        SQLite reads), so every such reader needs its own connection.
+        """
+        conn = self._reader()
         try:
-            cursor = self._conn.execute(sql)
-            while batch := cursor.fetchmany(4096):
-                yield from batch
+            yield from self._fetch(conn, sql, size)
+        finally:
+            conn.close()
+
+    def _reader(self) -> sqlite3.Connection:
+        """A read-only connection usable from any one thread."""
+        try:
+            return sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, check_same_thread=False)
+        except sqlite3.Error as err:
+            raise StoreError(self.path, f"cannot open for reading: {err}") from None
+
+    def _fetch(self, conn: sqlite3.Connection, sql: str, size: int) -> Iterator[list[Any]]:
+        try:
+            cursor = conn.execute(sql)
+            while batch := cursor.fetchmany(size):
+                yield batch
         except sqlite3.Error as err:
             raise StoreError(self.path, f"corrupt run store: {err}") from None
 
@@ -314,9 +379,24 @@ class RunStore:
         }
 
     def integrity_problem(self) -> str | None:
-        """SQLite's own ``quick_check``: None when the file is sound."""
-        rows = [r[0] for r in self._query("PRAGMA quick_check")]
+        """SQLite's own ``quick_check``: None when the file is sound.
+
+        Runs on a connection of its own, so replay can check the file in a
+        thread while it reads it.
+        """
+        conn = self._reader()
+        try:
+            rows = [r[0] for r in conn.execute("PRAGMA quick_check")]
+        except sqlite3.Error as err:
+            return str(err)
+        finally:
+            conn.close()
         return None if rows == ["ok"] else "; ".join(str(r) for r in rows[:3])
+
+    def result(self, key: str) -> Any:
+        """One entry of the results table (None when absent), without reading the others."""
+        rows = list(self._query("SELECT value FROM results WHERE key = ?", (key,)))
+        return self._json("results", key, rows[0][0]) if rows else None
 
 
 class _Transaction:

@@ -290,14 +290,10 @@ class Strategy(LineSeries, LineOwner, metaclass=MetaStrategy):
         **kwargs: Any,
     ) -> Order | None:
         """A buy order (market unless ``exectype`` says otherwise); None when the size is 0."""
-        data = self._data(data)
-        size = size if size is not None else self.getsizing(data, isbuy=True)
-        if not size:
-            return None
-        order: Order = self.broker.buy(
-            self,
+        return self._place(
+            True,
             data,
-            abs(size),
+            size,
             price=price,
             plimit=plimit,
             exectype=exectype,
@@ -310,7 +306,6 @@ class Strategy(LineSeries, LineOwner, metaclass=MetaStrategy):
             transmit=transmit,
             **kwargs,
         )
-        return order
 
     def sell(
         self,
@@ -329,14 +324,10 @@ class Strategy(LineSeries, LineOwner, metaclass=MetaStrategy):
         **kwargs: Any,
     ) -> Order | None:
         """A sell order; see :meth:`buy`."""
-        data = self._data(data)
-        size = size if size is not None else self.getsizing(data, isbuy=False)
-        if not size:
-            return None
-        order: Order = self.broker.sell(
-            self,
+        return self._place(
+            False,
             data,
-            abs(size),
+            size,
             price=price,
             plimit=plimit,
             exectype=exectype,
@@ -349,6 +340,15 @@ class Strategy(LineSeries, LineOwner, metaclass=MetaStrategy):
             transmit=transmit,
             **kwargs,
         )
+
+    def _place(self, isbuy: bool, data: Any, size: float | None, **order_args: Any) -> Order | None:
+        """What :meth:`buy` and :meth:`sell` share: default data and sizing, no order for 0."""
+        data = self._data(data)
+        size = size if size is not None else self.getsizing(data, isbuy=isbuy)
+        if not size:
+            return None
+        place = self.broker.buy if isbuy else self.broker.sell
+        order: Order = place(self, data, abs(size), **order_args)
         return order
 
     def close(self, data: Any = None, size: float | None = None, **kwargs: Any) -> Order | None:
