@@ -185,7 +185,7 @@ class _Replay:
     """Steps the stored inputs through a core, checking every record against the store.
 
     Inputs go to the core in blocks of :data:`REPLAY_BLOCK` and the stored
-    trace rides along as an :class:`~lockstep.core.Expected` chunk of
+    trace rides along as an :class:`~lockstep.core.block.Expected` chunk of
     :data:`TRACE_CHUNK` records, so the core compares records where it makes
     them and returns only the ones that differ (or lie past the chunk's end).
     Both are read from SQLite a chunk ahead, in threads, while the core works.

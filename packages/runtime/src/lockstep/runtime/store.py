@@ -79,7 +79,7 @@ class InputBlock:
 
 @dataclass(frozen=True, slots=True)
 class TraceChunk:
-    """Consecutive stored records in the form :class:`lockstep.core.Expected` takes.
+    """Consecutive stored records in the form :class:`lockstep.core.block.Expected` takes.
 
     ``lines`` holds the record texts and ``keys`` the ``seq_id origin hash
     prev_hash`` columns, one line per record, for ``rows`` records.
