@@ -8,7 +8,7 @@ Tables::
                                     (market events or groups, intent batches); reports
                                     the core generates are not inputs: replay regenerates them
     records     (seq_id, origin, record, hash, prev_hash)   the whole trace
-    checkpoints (seq_id, snapshot, state_hash)               periodic core snapshots
+    checkpoints (seq_id, state_hash, snapshot)               periodic core snapshots
     results     (key, value JSON)   metrics, trades, final hashes, skip reports
 
 JSON is canonical (sorted keys, no whitespace) for items, records and
@@ -50,7 +50,8 @@ CREATE TABLE records (
     hash TEXT NOT NULL,
     prev_hash TEXT NOT NULL
 );
-CREATE TABLE checkpoints (seq_id INTEGER PRIMARY KEY, snapshot TEXT NOT NULL, state_hash TEXT NOT NULL);
+-- state_hash before snapshot: reading the hashes then never walks a snapshot's overflow pages.
+CREATE TABLE checkpoints (seq_id INTEGER PRIMARY KEY, state_hash TEXT NOT NULL, snapshot TEXT NOT NULL);
 CREATE TABLE results (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
 
@@ -203,7 +204,10 @@ class RunStore:
     def _write_buffers(self) -> None:
         self._conn.executemany("INSERT INTO inputs VALUES (?, ?)", self._inputs)
         self._conn.executemany("INSERT INTO records VALUES (?, ?, ?, ?, ?)", self._records)
-        self._conn.executemany("INSERT INTO checkpoints VALUES (?, ?, ?)", self._checkpoints)
+        self._conn.executemany(
+            "INSERT INTO checkpoints (seq_id, snapshot, state_hash) VALUES (?, ?, ?)",
+            self._checkpoints,
+        )
         self.records_written += len(self._records)
         self._inputs, self._records, self._checkpoints = [], [], []
 
