@@ -230,3 +230,25 @@ def test_replay_on_another_backend_is_explicit(clean_run: Path) -> None:
             verify_run(clean_run, backend="rust")
     else:  # pragma: no cover - native lane
         assert verify_run(clean_run, backend="rust").ok
+
+
+def test_stores_with_the_earlier_checkpoint_column_order_still_verify(
+    clean_run: Path, tmp_path: Path
+) -> None:
+    """Stores written before state_hash moved ahead of snapshot read the same way."""
+    path = _copy(clean_run, tmp_path)
+    _sql(
+        path,
+        "CREATE TABLE old (seq_id INTEGER PRIMARY KEY, snapshot TEXT NOT NULL, "
+        "state_hash TEXT NOT NULL)",
+        "INSERT INTO old SELECT seq_id, snapshot, state_hash FROM checkpoints",
+        "DROP TABLE checkpoints",
+        "ALTER TABLE old RENAME TO checkpoints",
+    )
+    conn = sqlite3.connect(path)
+    columns = [row[1] for row in conn.execute("PRAGMA table_info(checkpoints)")]
+    conn.close()
+    assert columns == ["seq_id", "snapshot", "state_hash"]
+    report = verify_run(path)
+    assert report.ok, report
+    assert report.checkpoints_checked == verify_run(clean_run).checkpoints_checked >= 4
