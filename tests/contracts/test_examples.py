@@ -64,6 +64,15 @@ def test_batch_items_are_only_checked_for_a_string_type() -> None:
     assert verdicts == [True, False, False]
 
 
+def test_a_float_at_any_depth_of_an_intent_invalidates_the_batch() -> None:
+    """The core refuses such a batch whole (its intents are echoed into the hashed trace)."""
+    batch = load_example("intent_batch/with_invalid_intents")
+    batch["intents"][1]["x"] = {"levels": [1, {"deep": 2.5}]}
+    with pytest.raises(ContractViolation) as info:
+        validate("intent_batch", batch)
+    assert info.value.path == "$.intents[1].x.levels[1].deep"
+
+
 @pytest.mark.parametrize("case", INVALID, ids=[c.name for c in INVALID])
 def test_invalid_example(case: Any) -> None:
     with pytest.raises(ContractViolation) as info:

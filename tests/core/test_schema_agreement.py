@@ -10,7 +10,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from lockstep.contracts.schemas import iter_errors
@@ -84,6 +84,23 @@ def test_input_items_agree_with_the_input_item_schema(
         item = mutate(item, data)
     schema_ok = not iter_errors("input_item", item)
     assert core_accepts_item(item) == schema_ok, (item, iter_errors("input_item", item))
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(streams(max_items=8), st.data())
+def test_a_float_anywhere_in_an_intent_is_refused_by_both(
+    items: list[Any], data: st.DataObject
+) -> None:
+    """The batch schema and the core both refuse a float at any depth of any intent."""
+    batches = [i for i in items if i["kind"] == "intent_batch" and i["intents"]]
+    assume(batches)
+    batch = copy.deepcopy(data.draw(st.sampled_from(batches)))
+    intent = data.draw(st.sampled_from(batch["intents"]))
+    assume(isinstance(intent, dict))
+    key = data.draw(st.sampled_from(["qty", "price", "extra"]))
+    intent[key] = data.draw(st.sampled_from([1.5, [1, 2.5], {"k": 0.1}, 1.0]))
+    assert iter_errors("input_item", batch)
+    assert not core_accepts_item(batch)
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])

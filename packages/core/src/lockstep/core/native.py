@@ -40,6 +40,46 @@ def encode_items(items: Iterable[Mapping[str, Any]]) -> bytes:
     return "".join(_ENCODER.encode(item) + "\n" for item in items).encode()
 
 
+def encode_prefix(items: Iterable[Mapping[str, Any]]) -> tuple[bytes, LockstepError | None]:
+    """The items up to the first one JSON lines cannot carry faithfully, and that one's refusal.
+
+    Such an item holds a value JSON has no form for (NaN is fine: the core
+    names it) or, in an intent, an object with non-string keys, which the
+    encoder would quietly turn into strings. The Python core commits the items
+    before it and refuses it with the error its own validation gives, so the
+    native cursor does the same: it runs the prefix, then reports the refusal.
+    """
+    lines: list[str] = []
+    for item in items:
+        try:
+            if isinstance(item, Mapping) and item.get("kind") == "intent_batch":
+                _require_string_keys(item.get("intents"))
+            lines.append(_ENCODER.encode(item) + "\n")
+        except (TypeError, ValueError) as err:
+            return "".join(lines).encode(), _refusal(item, err)
+    return "".join(lines).encode(), None
+
+
+def _require_string_keys(value: object) -> None:
+    if isinstance(value, dict):
+        if not all(isinstance(key, str) for key in value):
+            raise TypeError("object keys must be strings")
+        for child in value.values():
+            _require_string_keys(child)
+    elif isinstance(value, list | tuple):
+        for child in value:
+            _require_string_keys(child)
+
+
+def _refusal(item: Mapping[str, Any], err: Exception) -> LockstepError:
+    """The Python core's refusal of an item the native core cannot be handed."""
+    try:
+        parse_input(item)
+    except LockstepError as refused:
+        return refused
+    return InputError("$", f"item is not JSON: {err}")
+
+
 def error_from_native(kind: str, path: str, reason: str) -> LockstepError:
     """The Python core's exception for a native refusal ``(kind, path, reason)``."""
     if kind == "InputError":
@@ -69,7 +109,7 @@ class NativeCore:
 
     def step(self, item: Mapping[str, Any]) -> list[dict[str, Any]]:
         """Commit one input item (or event group) and return every record it produced."""
-        result, _ = self._block(self._encode_one(item), None, ())
+        result = self.open_block([item]).run()
         result.raise_error()
         return result.records()
 
@@ -99,7 +139,10 @@ class NativeCore:
 
     def open_block(self, items: Iterable[Mapping[str, Any]] | bytes) -> NativeCursor:
         """A cursor over ``items``, encoded once; each run is one crossing."""
-        return NativeCursor(self, items if isinstance(items, bytes) else self._encode_many(items))
+        if isinstance(items, bytes):
+            return NativeCursor(self, items)
+        data, refusal = encode_prefix(items)
+        return NativeCursor(self, data, refusal)
 
     def snapshot(self) -> dict[str, Any]:
         snapshot: dict[str, Any] = json.loads(self._call(self._native.snapshot_json))
@@ -141,20 +184,10 @@ class NativeCore:
     # -- the boundary ---------------------------------------------------------------------
 
     def _encode_one(self, item: Mapping[str, Any]) -> bytes:
-        return self._encode_many([item])
-
-    def _encode_many(self, items: Iterable[Mapping[str, Any]]) -> bytes:
-        items = list(items)
-        try:
-            return encode_items(items)
-        except (TypeError, ValueError) as err:
-            # An item JSON cannot carry: let the reference validation name the field.
-            for item in items:
-                try:
-                    encode_items([item])
-                except (TypeError, ValueError):
-                    parse_input(item)
-            raise InputError("$", f"item is not JSON: {err}") from None
+        data, refusal = encode_prefix([item])
+        if refusal is not None:
+            raise refusal
+        return data
 
     def _block(
         self,
@@ -214,12 +247,18 @@ class NativeCore:
 
 
 class NativeCursor:
-    """A block encoded once; each :meth:`run` resumes at the byte where the last stopped."""
+    """A block encoded once; each :meth:`run` resumes at the byte where the last stopped.
 
-    def __init__(self, core: NativeCore, data: bytes) -> None:
+    ``refusal`` is the error of the item after ``data`` (one that could not be
+    encoded): a run that reaches the end of ``data`` reports it, as the Python
+    core reports a refused item after committing the ones before it.
+    """
+
+    def __init__(self, core: NativeCore, data: bytes, refusal: LockstepError | None = None) -> None:
         self._core = core
         self._data = data
         self._start = 0
+        self._refusal = refusal
 
     def run(
         self,
@@ -228,4 +267,8 @@ class NativeCursor:
         expect: Expected | None = None,
     ) -> BlockResult:
         result, self._start = self._core._block(self._data, wake, hash_at, self._start, expect)
+        used_up = expect is not None and result.expect_end[0] >= len(expect.lines)
+        stopped = result.woke or result.diverged or result.error is not None or used_up
+        if self._refusal is not None and not stopped and self._start >= len(self._data):
+            result.error = self._refusal
         return result

@@ -18,8 +18,9 @@ from pathlib import Path
 from typing import Any
 
 from lockstep.adapters.errors import DatasetError
+from lockstep.adapters.feeds.barfile import BarColumns
 from lockstep.adapters.feeds.base import Feed
-from lockstep.adapters.feeds.csv import BarColumns, CsvBarFeed
+from lockstep.adapters.feeds.csv import CsvBarFeed
 from lockstep.adapters.instruments import InstrumentSpec
 from lockstep.adapters.timestamps import TimeFormat, check_format
 from lockstep.core import CoreSetup, FixedPointError, SetupError, to_fixed

@@ -27,7 +27,8 @@ from datetime import date, datetime, timedelta, tzinfo
 from pathlib import Path
 
 from lockstep.adapters.events import MarketEvent, bar_event
-from lockstep.adapters.feeds.csv import BarColumns, write_bar_csv
+from lockstep.adapters.feeds.barfile import BarColumns
+from lockstep.adapters.feeds.csv import write_bar_csv
 from lockstep.adapters.instruments import InstrumentSpec
 from lockstep.adapters.timestamps import TimeFormat
 

@@ -5,9 +5,10 @@ needs pyarrow and :class:`DataFrameBarFeed` needs pandas (the ``parquet`` and
 ``pandas`` extras), imported only when such a feed is built.
 """
 
+from lockstep.adapters.feeds.barfile import BarColumns
 from lockstep.adapters.feeds.base import Feed, SkipPolicy, SkipReport
 from lockstep.adapters.feeds.columnar import MissingDependencyError
-from lockstep.adapters.feeds.csv import BarColumns, CsvBarFeed, write_bar_csv
+from lockstep.adapters.feeds.csv import CsvBarFeed, write_bar_csv
 from lockstep.adapters.feeds.memory import MemoryFeed
 from lockstep.adapters.feeds.pandas_feed import DataFrameBarFeed
 from lockstep.adapters.feeds.parquet import ParquetBarFeed

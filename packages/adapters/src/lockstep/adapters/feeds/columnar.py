@@ -33,8 +33,8 @@ from types import ModuleType
 
 from lockstep.adapters.errors import BAD_ROW, MISSING_COLUMN, FeedError
 from lockstep.adapters.events import MarketEvent
+from lockstep.adapters.feeds.barfile import PRICE_FIELDS
 from lockstep.adapters.feeds.base import BarChecker
-from lockstep.adapters.feeds.csv import PRICE_FIELDS
 from lockstep.adapters.instruments import InstrumentSpec
 from lockstep.adapters.timestamps import TimeFormat, parse_time
 from lockstep.core import FixedPointError, LockstepError, to_fixed

@@ -11,19 +11,17 @@ instrument's precision, which refuses rounding; a value that does not fit is a
 from __future__ import annotations
 
 import csv
-import hashlib
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
 from datetime import tzinfo
 from pathlib import Path
 
 from lockstep.adapters.errors import BAD_ROW, MISSING_COLUMN, FeedError
 from lockstep.adapters.events import MarketEvent
+from lockstep.adapters.feeds.barfile import PRICE_FIELDS, BarColumns, BarFile, resolve_tz
 from lockstep.adapters.feeds.base import (
     BarChecker,
     SkipPolicy,
     SkipReport,
-    check_policy,
     is_row_error,
 )
 from lockstep.adapters.instruments import InstrumentSpec
@@ -33,44 +31,12 @@ from lockstep.adapters.timestamps import (
     check_format,
     format_time,
     parse_time,
-    zone,
 )
 from lockstep.core import FixedPointError, from_fixed, to_fixed
 from lockstep.core.fixedpoint import QTY_MAX
 
-PRICE_FIELDS = ("open", "high", "low", "close")
 
-
-@dataclass(frozen=True, slots=True)
-class BarColumns:
-    """Header names of the bar fields; ``volume=None`` means the file has no volume (read as 0)."""
-
-    time: str = "timestamp"
-    open: str = "open"
-    high: str = "high"
-    low: str = "low"
-    close: str = "close"
-    volume: str | None = "volume"
-
-    def mapping(self) -> dict[str, str]:
-        """Field -> header name, for the fields this file has."""
-        names = {
-            "time": self.time,
-            "open": self.open,
-            "high": self.high,
-            "low": self.low,
-            "close": self.close,
-        }
-        if self.volume is not None:
-            names["volume"] = self.volume
-        return names
-
-
-def resolve_tz(tz: str | tzinfo | None) -> tzinfo | None:
-    return zone(tz) if isinstance(tz, str) else tz
-
-
-class CsvBarFeed:
+class CsvBarFeed(BarFile):
     """Bars of one instrument from a CSV file with a header row.
 
     ``skip_policy="fail"`` (the default) stops at the first bad row with a
@@ -91,31 +57,17 @@ class CsvBarFeed:
         encoding: str = "utf-8-sig",
         keep_lines: int = 10,
     ) -> None:
-        self.path = Path(path)
-        self.instrument = instrument
-        self.columns = columns or BarColumns()
-        self.time_format = check_format(time_format)
-        self.tz = resolve_tz(tz)
-        self.skip_policy = check_policy(skip_policy)
+        super().__init__(
+            path,
+            instrument,
+            columns=columns,
+            time_format=time_format,
+            tz=tz,
+            skip_policy=skip_policy,
+            keep_lines=keep_lines,
+        )
         self.delimiter = delimiter
         self.encoding = encoding
-        self.keep_lines = keep_lines
-        self._report = SkipReport(self.name, keep_lines)
-
-    @property
-    def name(self) -> str:
-        return str(self.path)
-
-    @property
-    def skip_report(self) -> SkipReport:
-        return self._report
-
-    def fingerprint(self) -> str:
-        digest = hashlib.sha256()
-        with self.path.open("rb") as handle:
-            for chunk in iter(lambda: handle.read(1 << 16), b""):
-                digest.update(chunk)
-        return digest.hexdigest()
 
     def __iter__(self) -> Iterator[MarketEvent]:
         report = SkipReport(self.name, self.keep_lines)

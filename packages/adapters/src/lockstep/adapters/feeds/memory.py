@@ -15,6 +15,7 @@ from decimal import Decimal
 
 from lockstep.adapters.errors import BAD_ROW, NON_MONOTONIC_TIME, FeedError
 from lockstep.adapters.events import MarketEvent
+from lockstep.adapters.feeds.barfile import PRICE_FIELDS, resolve_tz
 from lockstep.adapters.feeds.base import (
     BarChecker,
     SkipPolicy,
@@ -22,7 +23,6 @@ from lockstep.adapters.feeds.base import (
     check_policy,
     is_row_error,
 )
-from lockstep.adapters.feeds.csv import PRICE_FIELDS, resolve_tz
 from lockstep.adapters.instruments import InstrumentSpec
 from lockstep.adapters.timestamps import TimeFormat, TimestampError, check_format, parse_time
 from lockstep.core import FixedPointError, canonical_json, to_fixed

@@ -22,9 +22,9 @@ from typing import Any
 
 from lockstep.adapters.errors import FeedError
 from lockstep.adapters.events import MarketEvent
+from lockstep.adapters.feeds.barfile import PRICE_FIELDS, BarColumns, resolve_tz
 from lockstep.adapters.feeds.base import SkipPolicy, SkipReport, check_policy, is_row_error
 from lockstep.adapters.feeds.columnar import BarCells, cell_token, check_columns, import_optional
-from lockstep.adapters.feeds.csv import PRICE_FIELDS, BarColumns, resolve_tz
 from lockstep.adapters.instruments import InstrumentSpec
 from lockstep.adapters.timestamps import TimeFormat, check_format
 

@@ -16,7 +16,6 @@ ISO cell would be), dates, strings in ``time_format``, or epoch numbers in
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterator
 from datetime import tzinfo
 from pathlib import Path
@@ -25,11 +24,11 @@ from typing import Any
 
 from lockstep.adapters.errors import BAD_ROW, FeedError
 from lockstep.adapters.events import MarketEvent
-from lockstep.adapters.feeds.base import SkipPolicy, SkipReport, check_policy, is_row_error
+from lockstep.adapters.feeds.barfile import PRICE_FIELDS, BarColumns, BarFile
+from lockstep.adapters.feeds.base import SkipPolicy, SkipReport, is_row_error
 from lockstep.adapters.feeds.columnar import BarCells, NsTime, check_columns, import_optional
-from lockstep.adapters.feeds.csv import PRICE_FIELDS, BarColumns, resolve_tz
 from lockstep.adapters.instruments import InstrumentSpec
-from lockstep.adapters.timestamps import TimeFormat, check_format, format_time
+from lockstep.adapters.timestamps import TimeFormat, format_time
 
 INSTALL = "lockstep-adapters[parquet]"
 DEFAULT_BATCH_ROWS = 65_536
@@ -41,7 +40,7 @@ def pyarrow_parquet() -> ModuleType:
     return import_optional("pyarrow.parquet", purpose="reading Parquet files", install=INSTALL)
 
 
-class ParquetBarFeed:
+class ParquetBarFeed(BarFile):
     """Bars of one instrument from a Parquet file; options and skip policy as :class:`CsvBarFeed`.
 
     ``skip_policy="skip"`` drops bad rows and counts each in
@@ -66,40 +65,21 @@ class ParquetBarFeed:
             raise ValueError(f"batch_size must be positive, got {batch_size}")
         self._pq = pyarrow_parquet()
         self._pa = import_optional("pyarrow", purpose="reading Parquet files", install=INSTALL)
-        self.path = Path(path)
-        self.instrument = instrument
-        self.columns = columns or BarColumns()
-        self.time_format = check_format(time_format)
-        self.tz = resolve_tz(tz)
-        self.skip_policy = check_policy(skip_policy)
+        super().__init__(
+            path,
+            instrument,
+            columns=columns,
+            time_format=time_format,
+            tz=tz,
+            skip_policy=skip_policy,
+            keep_lines=keep_lines,
+        )
         self.batch_size = batch_size
-        self.keep_lines = keep_lines
-        self._report = SkipReport(self.name, keep_lines)
-
-    @property
-    def name(self) -> str:
-        return str(self.path)
-
-    @property
-    def skip_report(self) -> SkipReport:
-        return self._report
 
     @property
     def row_count(self) -> int:
         """Rows in the file, from its footer (no data is read); progress bars use it."""
         return int(self._open().metadata.num_rows)
-
-    def fingerprint(self) -> str:
-        digest = hashlib.sha256()
-        try:
-            with self.path.open("rb") as handle:
-                for chunk in iter(lambda: handle.read(1 << 16), b""):
-                    digest.update(chunk)
-        except OSError as err:
-            raise FeedError.at(
-                self.name, None, None, BAD_ROW, f"cannot open: {err.strerror}"
-            ) from None
-        return digest.hexdigest()
 
     def __iter__(self) -> Iterator[MarketEvent]:
         report = SkipReport(self.name, self.keep_lines)
