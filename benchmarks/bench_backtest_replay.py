@@ -8,8 +8,11 @@
 2. **replay_verify**: ``lockstep replay verify`` of a stored run whose input
    log holds ``--replay-events`` events (made once by a backtest on the
    fastest available backend); inputs/s and records/s, crossings, peak memory.
+3. **replay_core**: the core's share of that: the same stored inputs and
+   trace loaded into memory first, then only stepping and checking against
+   the trace is timed (what replay costs without SQLite reading the file).
 
-Results go to ``benchmarks/results/{backtest,replay_verify}.json`` with the
+Results go to ``benchmarks/results/{backtest,replay_verify,replay_core}.json`` with the
 machine, the baseline (the Python backend) and ratios. Each measurement runs
 in its own interpreter. Nothing here asserts a speed; tests only run a tiny
 size to check the script works.
@@ -109,11 +112,54 @@ def _replay(backend: str, store: Path) -> dict[str, Any]:
     }
 
 
+def _replay_core(backend: str, store: Path) -> dict[str, Any]:
+    from lockstep.core import build_core
+    from lockstep.core.block import Expected
+    from lockstep.runtime.store import RunStore
+
+    with RunStore.open(store) as run:
+        setup = run.meta()["setup"]
+        data = b"".join(block.data for block in run.input_blocks(1 << 16))
+        (trace,) = run.trace_chunks(1 << 30)
+        hash_at = [seq for seq, _ in run.checkpoint_hashes()]
+    core = build_core(setup, backend=backend)
+
+    def replay() -> tuple[int, int]:
+        cursor = core.open_block(data)
+        inputs = records = 0
+        start = (0, 0)
+        while True:
+            result = cursor.run(hash_at=hash_at, expect=Expected(trace.lines, trace.keys, start))
+            inputs, records, start = (
+                inputs + result.consumed,
+                records + result.verified,
+                result.expect_end,
+            )
+            if result.diverged or result.error is not None or result.lines():
+                raise SystemExit(f"replay_core diverged on {backend}")
+            if result.consumed == 0:
+                return inputs, records
+
+    (inputs, records), seconds = timed(replay)
+    return {
+        "backend": backend,
+        "inputs": inputs,
+        "records": records,
+        "seconds": round(seconds, 3),
+        "records_per_s": round(records / seconds),
+        "crossings": getattr(core, "crossings", None),
+        "peak_rss_mib": peak_rss_mib(),
+    }
+
+
 def worker(argv: list[str]) -> None:
     kind, backend, size, store = argv[0], argv[1], int(argv[2]), argv[3]
     path = Path(store) if store != "-" else None
     if kind == "backtest":
         row = _backtest(backend, size, path)
+    elif kind == "replay-core":
+        assert path is not None
+        row = _replay_core(backend, path)
     else:
         assert path is not None
         row = _replay(backend, path)
@@ -160,6 +206,12 @@ def main() -> None:
         print_table(
             rows, ["backend", "inputs_per_s", "records_per_s", "seconds", "crossings", "ratio"]
         )
+        rows = [run_worker(script, ["replay-core", b, "0", str(log)]) for b in backends]
+        out = write_result(
+            "replay_core", params, rows, "records_per_s", args.out / "replay_core.json"
+        )
+        print(f"replay_core -> {out}")
+        print_table(rows, ["backend", "records_per_s", "seconds", "crossings", "ratio"])
 
 
 if __name__ == "__main__":
