@@ -15,7 +15,11 @@ pub const GENESIS_HASH: &str = "000000000000000000000000000000000000000000000000
 
 /// Lowercase hex sha256, the only digest the contracts use.
 pub fn sha256_hex(data: &[u8]) -> String {
-    let digest = Sha256::digest(data);
+    digest_hex(Sha256::digest(data).into())
+}
+
+/// A sha256 digest as 64 lowercase hex digits.
+pub(crate) fn digest_hex(digest: [u8; 32]) -> String {
     let mut out = String::with_capacity(64);
     for byte in digest {
         out.push(char::from(HEX[(byte >> 4) as usize]));

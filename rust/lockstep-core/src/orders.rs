@@ -9,11 +9,11 @@
 
 use std::collections::HashMap;
 use std::ops::Index;
-use std::sync::OnceLock;
+use std::sync::{Mutex, OnceLock};
 
 use serde_json::Value;
 
-use crate::canonical::ObjectWriter;
+use crate::canonical::{write_str, ObjectWriter};
 use crate::coresetup::{OrderType, TimeInForce};
 use crate::hashing::FastMap;
 
@@ -432,6 +432,39 @@ impl Order {
 pub struct OrderBook {
     orders: Vec<Order>,
     index: FastMap<String, usize>,
+    frozen: FrozenOrders,
+}
+
+/// The canonical JSON of terminal orders, written the first time a state hash
+/// needs it and reused after: a terminal order does not change again, and
+/// every checkpoint's state hash writes every order the core ever saw. Any
+/// mutable access to an order drops its entry, so an entry can never be
+/// stale. A cache, not state: it takes no part in comparisons.
+#[derive(Debug, Default)]
+struct FrozenOrders(Mutex<Vec<Option<Box<[u8]>>>>);
+
+impl Clone for FrozenOrders {
+    fn clone(&self) -> Self {
+        let entries = self.0.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        FrozenOrders(Mutex::new(entries))
+    }
+}
+
+impl PartialEq for FrozenOrders {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+
+impl Eq for FrozenOrders {}
+
+impl FrozenOrders {
+    fn forget(&mut self, n: usize) {
+        let entries = self.0.get_mut().unwrap_or_else(|e| e.into_inner());
+        if let Some(slot) = entries.get_mut(n) {
+            *slot = None;
+        }
+    }
 }
 
 impl OrderBook {
@@ -466,7 +499,40 @@ impl OrderBook {
 
     #[inline]
     pub fn at_mut(&mut self, n: usize) -> &mut Order {
+        self.frozen.forget(n);
         &mut self.orders[n]
+    }
+
+    /// Append `{"id":{order},...}` for every order, sorted by id, calling
+    /// `flush` between orders once `out` holds a good deal (see
+    /// [`FrozenOrders`] for why terminal orders are written only once).
+    pub fn write_sorted(&self, out: &mut Vec<u8>, flush_at: usize, flush: &mut dyn FnMut(&mut Vec<u8>)) {
+        let mut positions: Vec<usize> = (0..self.orders.len()).collect();
+        positions.sort_unstable_by(|a, b| self.orders[*a].order_id.cmp(&self.orders[*b].order_id));
+        let mut frozen = self.frozen.0.lock().unwrap_or_else(|e| e.into_inner());
+        frozen.resize(self.orders.len(), None);
+        out.push(b'{');
+        for (k, n) in positions.into_iter().enumerate() {
+            if k > 0 {
+                out.push(b',');
+            }
+            let order = &self.orders[n];
+            write_str(out, &order.order_id);
+            out.push(b':');
+            match &frozen[n] {
+                Some(bytes) => out.extend_from_slice(bytes),
+                None if order.is_terminal() => {
+                    let start = out.len();
+                    order.write_canonical(out);
+                    frozen[n] = Some(out[start..].into());
+                }
+                None => order.write_canonical(out),
+            }
+            if out.len() >= flush_at {
+                flush(out);
+            }
+        }
+        out.push(b'}');
     }
 
     /// Add a new order (its id must be new); returns its position.
@@ -486,10 +552,12 @@ impl OrderBook {
     /// [`OrderBook::put`]); lets an order be changed while the rest of the
     /// core is borrowed too.
     pub fn take(&mut self, n: usize) -> Order {
+        self.frozen.forget(n);
         std::mem::replace(&mut self.orders[n], Order::vacant())
     }
 
     pub fn put(&mut self, n: usize, order: Order) {
+        self.frozen.forget(n);
         debug_assert!(self.orders[n].order_id.is_empty(), "slot {n} is occupied");
         self.orders[n] = order;
     }

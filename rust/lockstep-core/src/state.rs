@@ -10,7 +10,12 @@ use crate::hashing::{FastMap, FastSet};
 
 use serde_json::{json, Map, Value};
 
-use crate::canonical::{sha256_hex, write_int, write_str, ObjectWriter};
+/// Bytes of state JSON handed to the hasher at a time by `state_hash`.
+const STATE_HASH_CHUNK: usize = 1 << 16;
+
+use sha2::{Digest, Sha256};
+
+use crate::canonical::{digest_hex, write_int, write_str, ObjectWriter};
 use crate::checkpoint::check_checkpoint;
 use crate::coresetup::{int, OrderType, TimeInForce};
 use crate::engine::{Core, Quarantined};
@@ -76,21 +81,20 @@ impl Core {
     /// Canonical JSON of the business state.
     pub fn business_canonical(&self) -> Vec<u8> {
         let mut out = Vec::with_capacity(4096);
-        let mut o = ObjectWriter::new(&mut out);
+        self.write_business(&mut out, &mut |_| {});
+        out
+    }
+
+    /// Write the business state's canonical JSON into `out`, calling `flush`
+    /// whenever a good deal of it has piled up (between two orders): a
+    /// hasher takes the bytes and empties the buffer, so hashing a large
+    /// state never holds all of it in memory; a collector leaves them.
+    fn write_business(&self, out: &mut Vec<u8>, flush: &mut dyn FnMut(&mut Vec<u8>)) {
+        let mut o = ObjectWriter::new(out);
         write_map(o.key("cash"), &self.portfolio.cash);
         write_map(o.key("cost_basis"), &self.portfolio.cost_basis);
         write_map(o.key("fees"), &self.portfolio.fees);
-        let buf = o.key("orders");
-        buf.push(b'{');
-        for (n, order) in self.sorted_orders().into_iter().enumerate() {
-            if n > 0 {
-                buf.push(b',');
-            }
-            write_str(buf, &order.order_id);
-            buf.push(b':');
-            order.write_canonical(buf);
-        }
-        buf.push(b'}');
+        self.orders.write_sorted(o.key("orders"), STATE_HASH_CHUNK, flush);
         write_map(o.key("positions"), &self.portfolio.positions);
         let buf = o.key("quarantine");
         buf.push(b'[');
@@ -123,12 +127,18 @@ impl Core {
         }
         buf.push(b']');
         o.end();
-        out
     }
 
-    /// sha256 of the canonical JSON of the business state.
+    /// sha256 of the canonical JSON of the business state, hashed as it is written.
     pub fn state_hash(&self) -> String {
-        sha256_hex(&self.business_canonical())
+        let mut hasher = Sha256::new();
+        let mut out = Vec::with_capacity(2 * STATE_HASH_CHUNK);
+        self.write_business(&mut out, &mut |buf: &mut Vec<u8>| {
+            hasher.update(&buf[..]);
+            buf.clear();
+        });
+        hasher.update(&out);
+        digest_hex(hasher.finalize().into())
     }
 
     /// `{business, engine}` as in `core_model.md` §9.

@@ -208,3 +208,57 @@ fn setup_errors_name_the_path() {
     bad["venues"][0]["order_types"] = json!(["market", "market"]);
     assert_eq!(Core::new(&bad).unwrap_err().path, "$.venues[0].order_types");
 }
+
+/// `state_hash` hashes the state as it writes it, in chunks; with a state far
+/// larger than one chunk it must still be the digest of the whole document.
+#[test]
+fn the_streamed_state_hash_is_the_hash_of_the_whole_business_state() {
+    let mut core = Core::new(&setup()).unwrap();
+    let intents: Vec<Value> = (0..1500)
+        .map(|n| {
+            json!({"type": "place_order", "client_order_id": format!("o{n:05}"), "venue": "SIM",
+                   "instrument": "AAA", "side": "buy", "order_type": "limit", "time_in_force": "GTC",
+                   "qty": 1, "price": 50 + (n % 7), "stop_price": null})
+        })
+        .collect();
+    core.step(&batch(10, Value::Array(intents))).unwrap();
+    let business = lockstep_core::canonical_json(&core.snapshot()["business"]).unwrap();
+    assert!(business.len() > 4 * 65_536, "state of {} bytes", business.len());
+    assert_eq!(core.state_hash(), lockstep_core::sha256_hex(&business));
+}
+
+/// Terminal orders are written once and reused by later state hashes; orders
+/// changed after that (fills, cancels, new ones) must still show.
+#[test]
+fn state_hashes_stay_exact_as_orders_go_terminal_and_change() {
+    let mut core = Core::new(&setup()).unwrap();
+    let expected = |core: &Core| {
+        let business = lockstep_core::canonical_json(&core.snapshot()["business"]).unwrap();
+        lockstep_core::sha256_hex(&business)
+    };
+    let limit = |id: String, price: i64| {
+        json!({"type": "place_order", "client_order_id": id, "venue": "SIM", "instrument": "AAA",
+               "side": "buy", "order_type": "limit", "time_in_force": "GTC", "qty": 2,
+               "price": price, "stop_price": null})
+    };
+    let places: Vec<Value> = (0..400).map(|n| limit(format!("p{n:03}"), 90 + n % 20)).collect();
+    core.step(&batch(10, Value::Array(places))).unwrap();
+    assert_eq!(core.state_hash(), expected(&core));
+    let cancels: Vec<Value> = (0..400)
+        .step_by(2)
+        .map(|n| json!({"type": "cancel_order", "client_order_id": format!("p{n:03}")}))
+        .collect();
+    core.step(&batch(20, Value::Array(cancels))).unwrap();
+    assert_eq!(core.state_hash(), expected(&core)); // cancelled ones are now cached
+    core.step(&bar(300, Value::Null)).unwrap(); // fills the resting orders priced at 99 and up
+    assert_eq!(core.state_hash(), expected(&core));
+    core.step(&batch(400, Value::Array(vec![limit("late".into(), 95)])))
+        .unwrap();
+    assert_eq!(core.state_hash(), expected(&core));
+    let restored = {
+        let mut fresh = Core::new(&setup()).unwrap();
+        fresh.restore(&core.snapshot()).unwrap();
+        fresh
+    };
+    assert_eq!(restored.state_hash(), core.state_hash());
+}
