@@ -170,7 +170,7 @@ impl Payload {
 
     /// Canonical JSON of the payload object (keys in sorted order).
     pub fn write_canonical(&self, out: &mut Vec<u8>) {
-        // Market data is most of any log: literal key runs for those.
+        // Market data is most of any log: integer-only objects, written directly.
         match *self {
             Payload::Bar {
                 open,
@@ -179,26 +179,17 @@ impl Payload {
                 close,
                 volume,
             } => {
-                out.extend_from_slice(b"{\"close\":");
-                write_int(out, close);
-                out.extend_from_slice(b",\"high\":");
-                write_int(out, high);
-                out.extend_from_slice(b",\"low\":");
-                write_int(out, low);
-                out.extend_from_slice(b",\"open\":");
-                write_int(out, open);
-                out.extend_from_slice(b",\"volume\":");
-                write_int(out, volume);
-                out.push(b'}');
-                return;
+                let members = [
+                    ("close", close),
+                    ("high", high),
+                    ("low", low),
+                    ("open", open),
+                    ("volume", volume),
+                ];
+                return write_int_object(out, &members);
             }
             Payload::Trade { price, size } => {
-                out.extend_from_slice(b"{\"price\":");
-                write_int(out, price);
-                out.extend_from_slice(b",\"size\":");
-                write_int(out, size);
-                out.push(b'}');
-                return;
+                return write_int_object(out, &[("price", price), ("size", size)]);
             }
             Payload::Quote {
                 bid,
@@ -206,16 +197,13 @@ impl Payload {
                 bid_size,
                 ask_size,
             } => {
-                out.extend_from_slice(b"{\"ask\":");
-                write_int(out, ask);
-                out.extend_from_slice(b",\"ask_size\":");
-                write_int(out, ask_size);
-                out.extend_from_slice(b",\"bid\":");
-                write_int(out, bid);
-                out.extend_from_slice(b",\"bid_size\":");
-                write_int(out, bid_size);
-                out.push(b'}');
-                return;
+                let members = [
+                    ("ask", ask),
+                    ("ask_size", ask_size),
+                    ("bid", bid),
+                    ("bid_size", bid_size),
+                ];
+                return write_int_object(out, &members);
             }
             _ => {}
         }
@@ -717,4 +705,17 @@ fn parse_payload(event_type: &str, obj: &Obj, path: &str) -> Result<Payload, Inv
 
 pub(crate) fn risk_flag_from_index(i: usize) -> RiskFlag {
     RiskFlag::from_index(i)
+}
+
+/// `{"key":value,...}` for integer members given in sorted key order: the
+/// market-data payloads, which are most of any log, written without the
+/// general object writer.
+fn write_int_object(out: &mut Vec<u8>, members: &[(&str, i64)]) {
+    for (n, (key, value)) in members.iter().enumerate() {
+        out.extend_from_slice(if n == 0 { b"{\"" } else { b",\"" });
+        out.extend_from_slice(key.as_bytes());
+        out.extend_from_slice(b"\":");
+        write_int(out, *value);
+    }
+    out.push(b'}');
 }

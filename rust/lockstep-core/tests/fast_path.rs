@@ -8,28 +8,16 @@
 //! changed) and check that rule, then check that stepping raw lines gives
 //! byte-identical traces and identical errors.
 
+mod common;
+
+use common::case_dirs;
 use std::fs;
-use std::path::{Path, PathBuf};
 
 use lockstep_core::cases::load_setup;
 use lockstep_core::items::parse_input;
 use lockstep_core::lineparse::parse_line;
 use lockstep_core::Core;
 use serde_json::Value;
-
-fn golden_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../contracts/src/lockstep/contracts/data/golden")
-}
-
-fn case_dirs() -> Vec<PathBuf> {
-    let mut dirs: Vec<PathBuf> = fs::read_dir(golden_root())
-        .expect("golden directory exists")
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.join("setup.json").is_file())
-        .collect();
-    dirs.sort();
-    dirs
-}
 
 fn golden_lines() -> Vec<Vec<u8>> {
     let mut lines = Vec::new();

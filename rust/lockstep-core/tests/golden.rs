@@ -5,26 +5,14 @@
 //! exact integers), and the state hash equals the hash Python prints, computed
 //! here from `expected_state.json`'s business part so nothing extra is stored.
 
+mod common;
+
+use common::case_dirs;
 use std::fs;
-use std::path::{Path, PathBuf};
 
 use lockstep_core::cases::run_case;
 use lockstep_core::{canonical_json, sha256_hex, BlockOptions, Core, Expected};
 use serde_json::Value;
-
-fn golden_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../contracts/src/lockstep/contracts/data/golden")
-}
-
-fn case_dirs() -> Vec<PathBuf> {
-    let mut dirs: Vec<PathBuf> = fs::read_dir(golden_root())
-        .expect("golden directory exists")
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.join("setup.json").is_file())
-        .collect();
-    dirs.sort();
-    dirs
-}
 
 #[test]
 fn every_golden_case_is_reproduced_byte_for_byte() {
