@@ -12,6 +12,7 @@
 //! record of the item just committed (the strategy must run before the next
 //! item). The caller resumes with the rest of the block.
 
+use crate::background_hash::BackgroundHasher;
 use crate::coresetup::Source;
 use crate::errors::CoreError;
 use crate::items::{Item, Payload};
@@ -175,7 +176,30 @@ impl Core {
     /// Step every JSON line of `input` (blank lines are ignored) until the
     /// block ends, an item is refused, or the wake filter matches. Resume a
     /// stopped block by passing `&input[out.end..]`.
+    ///
+    /// State hashes asked for by `hash_at` are taken on a helper thread
+    /// (see `background_hash`), started at the block's first checkpoint.
     pub fn step_block(&mut self, input: &[u8], options: BlockOptions<'_>) -> BlockOutput {
+        std::thread::scope(|scope| {
+            let mut hasher: Option<BackgroundHasher<'_>> = None;
+            let mut out = self.step_items(input, options, &mut |seq_id, core| {
+                hasher
+                    .get_or_insert_with(|| BackgroundHasher::spawn(scope))
+                    .submit(seq_id, core);
+            });
+            if let Some(hasher) = hasher {
+                out.state_hashes = hasher.finish();
+            }
+            out
+        })
+    }
+
+    fn step_items(
+        &mut self,
+        input: &[u8],
+        options: BlockOptions<'_>,
+        checkpoint: &mut dyn FnMut(i64, &Core),
+    ) -> BlockOutput {
         let mut out = BlockOutput::default();
         let mut hash_at = options.hash_at.iter().copied().peekable();
         let mut expect = options.expect;
@@ -224,7 +248,7 @@ impl Core {
             let last = self.last_seq_id();
             while hash_at.next_if(|seq| *seq < last).is_some() {}
             if hash_at.next_if_eq(&last).is_some() {
-                out.state_hashes.push((last, self.state_hash()));
+                checkpoint(last, self);
             }
             if woke {
                 out.woke = true;

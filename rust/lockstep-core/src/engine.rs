@@ -17,7 +17,7 @@ use crate::canonical::GENESIS_HASH;
 use crate::coresetup::{CoreSetup, InvariantMode, Source};
 use crate::errors::{CoreError, SetupError};
 use crate::fixedpoint::{self as fp, DAY_NS};
-use crate::hashing::{FastMap, FastSet};
+use crate::hashing::FastMap;
 use crate::intents::{
     check_cancel, check_place, check_replace, describe, parse_intent, Intent, Reason, StateView,
 };
@@ -28,6 +28,7 @@ use crate::matching::match_event;
 use crate::orders::{next_state, Order, OrderBook, Status, Trigger};
 use crate::portfolio::Portfolio;
 use crate::record::{Diagnostic, Fill, IntentOutcome, Origin, Record, Transition};
+use crate::seen_keys::SeenKeys;
 use crate::sequencer::Sequencer;
 
 /// Venue of generated timer events.
@@ -183,7 +184,7 @@ pub struct Core {
     pub(crate) halted: bool,
     pub(crate) reduce_only: bool,
     pub(crate) no_new_orders: bool,
-    pub(crate) seen_keys: FastSet<String>,
+    pub(crate) seen_keys: SeenKeys,
     pub(crate) quarantine: Vec<Quarantined>,
     pub(crate) marks: BTreeMap<String, i64>,
     pub(crate) timers: BTreeMap<String, Option<i64>>,
@@ -233,7 +234,7 @@ impl Core {
             halted: false,
             reduce_only: false,
             no_new_orders: false,
-            seen_keys: FastSet::default(),
+            seen_keys: SeenKeys::default(),
             quarantine: Vec::new(),
             marks: BTreeMap::new(),
             timers: setup
@@ -588,7 +589,7 @@ impl Core {
                 );
                 return;
             }
-            self.seen_keys.insert(key.clone());
+            self.seen_keys.insert(key);
         }
         match &event.payload {
             _ if event.source == Source::MarketData => self.on_market(event, seq_id),

@@ -32,6 +32,7 @@
 
 #![forbid(unsafe_code)]
 
+mod background_hash;
 pub mod batch;
 pub mod canonical;
 pub mod cases;
@@ -49,6 +50,7 @@ pub mod matching;
 pub mod orders;
 pub mod portfolio;
 pub mod record;
+pub mod seen_keys;
 pub mod sequencer;
 pub mod state;
 pub mod validate;

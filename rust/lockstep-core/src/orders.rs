@@ -432,38 +432,83 @@ impl Order {
 pub struct OrderBook {
     orders: Vec<Order>,
     index: FastMap<String, usize>,
-    frozen: FrozenOrders,
+    cache: WriteCache,
 }
 
-/// The canonical JSON of terminal orders, written the first time a state hash
-/// needs it and reused after: a terminal order does not change again, and
-/// every checkpoint's state hash writes every order the core ever saw. Any
-/// mutable access to an order drops its entry, so an entry can never be
-/// stale. A cache, not state: it takes no part in comparisons.
+/// What writing the book for a state hash can reuse from the last time: the
+/// canonical JSON entries (`"id":{...}`) of terminal orders (a terminal order does not change again,
+/// and every checkpoint's state hash writes every order the core ever saw),
+/// and the positions of the orders sorted by id (orders are never removed and
+/// ids never change, so only orders added since need sorting in). Any mutable
+/// access to an order drops its bytes, so an entry can never be stale. A
+/// cache, not state: it takes no part in comparisons.
 #[derive(Debug, Default)]
-struct FrozenOrders(Mutex<Vec<Option<Box<[u8]>>>>);
+struct WriteCache(Mutex<CachedWrite>);
 
-impl Clone for FrozenOrders {
+#[derive(Debug, Default, Clone)]
+struct CachedWrite {
+    terminal: Vec<Option<Box<[u8]>>>,
+    sorted: Vec<usize>,
+}
+
+impl Clone for WriteCache {
     fn clone(&self) -> Self {
-        let entries = self.0.lock().unwrap_or_else(|e| e.into_inner()).clone();
-        FrozenOrders(Mutex::new(entries))
+        WriteCache(Mutex::new(self.lock().clone()))
     }
 }
 
-impl PartialEq for FrozenOrders {
+impl PartialEq for WriteCache {
     fn eq(&self, _: &Self) -> bool {
         true
     }
 }
 
-impl Eq for FrozenOrders {}
+impl Eq for WriteCache {}
 
-impl FrozenOrders {
+impl WriteCache {
+    fn lock(&self) -> std::sync::MutexGuard<'_, CachedWrite> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
     fn forget(&mut self, n: usize) {
-        let entries = self.0.get_mut().unwrap_or_else(|e| e.into_inner());
-        if let Some(slot) = entries.get_mut(n) {
+        let cached = self.0.get_mut().unwrap_or_else(|e| e.into_inner());
+        if let Some(slot) = cached.terminal.get_mut(n) {
             *slot = None;
         }
+    }
+}
+
+impl CachedWrite {
+    /// Bring the id-sorted positions up to `orders`: sort the new ones and
+    /// merge them in (usually they all sort after the old ones: append).
+    fn sort_in(&mut self, orders: &[Order]) {
+        let known = self.sorted.len();
+        if known == orders.len() {
+            return;
+        }
+        let by_id = |a: &usize, b: &usize| orders[*a].order_id.cmp(&orders[*b].order_id);
+        let mut added: Vec<usize> = (known..orders.len()).collect();
+        added.sort_unstable_by(by_id);
+        let appends = self
+            .sorted
+            .last()
+            .is_none_or(|last| by_id(last, &added[0]).is_lt());
+        if appends {
+            self.sorted.extend(added);
+            return;
+        }
+        let mut merged = Vec::with_capacity(orders.len());
+        let (mut old, mut new) = (self.sorted.iter().peekable(), added.iter().peekable());
+        while let (Some(a), Some(b)) = (old.peek(), new.peek()) {
+            if by_id(a, b).is_lt() {
+                merged.push(*old.next().expect("peeked"));
+            } else {
+                merged.push(*new.next().expect("peeked"));
+            }
+        }
+        merged.extend(old);
+        merged.extend(new);
+        self.sorted = merged;
     }
 }
 
@@ -499,34 +544,34 @@ impl OrderBook {
 
     #[inline]
     pub fn at_mut(&mut self, n: usize) -> &mut Order {
-        self.frozen.forget(n);
+        self.cache.forget(n);
         &mut self.orders[n]
     }
 
     /// Append `{"id":{order},...}` for every order, sorted by id, calling
     /// `flush` between orders once `out` holds a good deal (see
-    /// [`FrozenOrders`] for why terminal orders are written only once).
+    /// [`WriteCache`] for what is reused from the last call).
     pub fn write_sorted(&self, out: &mut Vec<u8>, flush_at: usize, flush: &mut dyn FnMut(&mut Vec<u8>)) {
-        let mut positions: Vec<usize> = (0..self.orders.len()).collect();
-        positions.sort_unstable_by(|a, b| self.orders[*a].order_id.cmp(&self.orders[*b].order_id));
-        let mut frozen = self.frozen.0.lock().unwrap_or_else(|e| e.into_inner());
-        frozen.resize(self.orders.len(), None);
+        let mut cached = self.cache.lock();
+        let cached = &mut *cached;
+        cached.sort_in(&self.orders);
+        cached.terminal.resize(self.orders.len(), None);
         out.push(b'{');
-        for (k, n) in positions.into_iter().enumerate() {
+        for (k, &n) in cached.sorted.iter().enumerate() {
             if k > 0 {
                 out.push(b',');
             }
             let order = &self.orders[n];
-            write_str(out, &order.order_id);
-            out.push(b':');
-            match &frozen[n] {
-                Some(bytes) => out.extend_from_slice(bytes),
-                None if order.is_terminal() => {
-                    let start = out.len();
-                    order.write_canonical(out);
-                    frozen[n] = Some(out[start..].into());
+            if let Some(entry) = &cached.terminal[n] {
+                out.extend_from_slice(entry);
+            } else {
+                let start = out.len();
+                write_str(out, &order.order_id);
+                out.push(b':');
+                order.write_canonical(out);
+                if order.is_terminal() {
+                    cached.terminal[n] = Some(out[start..].into());
                 }
-                None => order.write_canonical(out),
             }
             if out.len() >= flush_at {
                 flush(out);
@@ -552,12 +597,12 @@ impl OrderBook {
     /// [`OrderBook::put`]); lets an order be changed while the rest of the
     /// core is borrowed too.
     pub fn take(&mut self, n: usize) -> Order {
-        self.frozen.forget(n);
+        self.cache.forget(n);
         std::mem::replace(&mut self.orders[n], Order::vacant())
     }
 
     pub fn put(&mut self, n: usize, order: Order) {
-        self.frozen.forget(n);
+        self.cache.forget(n);
         debug_assert!(self.orders[n].order_id.is_empty(), "slot {n} is occupied");
         self.orders[n] = order;
     }

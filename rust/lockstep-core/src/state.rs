@@ -6,7 +6,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::hashing::{FastMap, FastSet};
+use crate::hashing::FastMap;
 
 use serde_json::{json, Map, Value};
 
@@ -22,6 +22,7 @@ use crate::engine::{Core, Quarantined};
 use crate::errors::CoreError;
 use crate::invariants::InvariantChecker;
 use crate::orders::{Order, OrderBook, Side, Status};
+use crate::seen_keys::SeenKeys;
 
 /// Why a checked snapshot still could not be loaded (not expected after the schema check).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -72,17 +73,16 @@ impl Core {
         orders
     }
 
-    fn sorted_seen_keys(&self) -> Vec<&String> {
-        let mut keys: Vec<&String> = self.seen_keys.iter().collect();
-        keys.sort_unstable();
-        keys
-    }
-
     /// Canonical JSON of the business state.
     pub fn business_canonical(&self) -> Vec<u8> {
         let mut out = Vec::with_capacity(4096);
-        self.write_business(&mut out, &mut |_| {});
+        self.write_business_into(&mut out);
         out
+    }
+
+    /// Append the business state's canonical JSON to `out`, whole.
+    pub(crate) fn write_business_into(&self, out: &mut Vec<u8>) {
+        self.write_business(out, &mut |_| {});
     }
 
     /// Write the business state's canonical JSON into `out`, calling `flush`
@@ -117,15 +117,7 @@ impl Core {
         risk.bool("no_new_orders", self.no_new_orders);
         risk.bool("reduce_only", self.reduce_only);
         risk.end();
-        let buf = o.key("seen_keys");
-        buf.push(b'[');
-        for (n, key) in self.sorted_seen_keys().into_iter().enumerate() {
-            if n > 0 {
-                buf.push(b',');
-            }
-            write_str(buf, key);
-        }
-        buf.push(b']');
+        self.seen_keys.write_sorted(o.key("seen_keys"));
         o.end();
     }
 
@@ -162,7 +154,7 @@ impl Core {
                 "realized_pnl": int_map(&self.portfolio.realized_pnl),
                 "fees": int_map(&self.portfolio.fees),
                 "risk": {"halted": self.halted, "reduce_only": self.reduce_only, "no_new_orders": self.no_new_orders},
-                "seen_keys": self.sorted_seen_keys(),
+                "seen_keys": self.seen_keys.sorted(),
                 "quarantine": quarantine,
             },
             "engine": {
@@ -211,7 +203,7 @@ impl Core {
                     .map(str::to_string)
                     .ok_or_else(|| err("seen_keys holds a non-string"))
             })
-            .collect::<Result<FastSet<_>, _>>()?;
+            .collect::<Result<SeenKeys, _>>()?;
         let quarantine = arr_of(business, "quarantine")?
             .iter()
             .map(|q| {

@@ -255,6 +255,10 @@ fn state_hashes_stay_exact_as_orders_go_terminal_and_change() {
     core.step(&batch(400, Value::Array(vec![limit("late".into(), 95)])))
         .unwrap();
     assert_eq!(core.state_hash(), expected(&core));
+    // New ids sorting before, between and after the known ones (merged, not appended).
+    let mixed = ["a0", "p1000", "zz"].map(|id| limit(id.into(), 91));
+    core.step(&batch(500, Value::Array(mixed.to_vec()))).unwrap();
+    assert_eq!(core.state_hash(), expected(&core));
     let restored = {
         let mut fresh = Core::new(&setup()).unwrap();
         fresh.restore(&core.snapshot()).unwrap();

@@ -152,6 +152,52 @@ fn every_golden_trace_verifies_against_itself_and_a_forgery_is_pinpointed() {
     }
 }
 
+/// Checkpoint hashes taken inside a block (on the block's hashing thread)
+/// are the hashes a core stepped one item at a time reports after each item,
+/// in the same order, at every time step of every golden case.
+#[test]
+fn block_checkpoint_hashes_equal_item_by_item_state_hashes() {
+    let mut compared = 0;
+    for dir in case_dirs() {
+        let setup: Value = serde_json::from_slice(&fs::read(dir.join("setup.json")).unwrap()).unwrap();
+        let input = fs::read(dir.join("input.jsonl")).unwrap();
+        let mut stepped = Core::new(&setup).unwrap();
+        let mut wanted = Vec::new();
+        for (_, item) in lockstep_core::cases::read_items(&String::from_utf8_lossy(&input)).unwrap() {
+            if stepped.step(&item).is_ok()
+                && wanted.last().is_none_or(|(seq, _)| *seq != stepped.last_seq_id())
+            {
+                wanted.push((stepped.last_seq_id(), stepped.state_hash()));
+            }
+        }
+        let hash_at: Vec<i64> = wanted.iter().map(|(seq, _)| *seq).collect();
+        let mut block = Core::new(&setup).unwrap();
+        let mut got = Vec::new();
+        let mut rest: &[u8] = &input;
+        loop {
+            let out = block.step_block(
+                rest,
+                BlockOptions {
+                    hash_at: &hash_at,
+                    ..BlockOptions::default()
+                },
+            );
+            got.extend(out.state_hashes);
+            if out.error.is_none() {
+                break;
+            }
+            let skip = rest[out.end..]
+                .iter()
+                .position(|b| *b == b'\n')
+                .map_or(rest.len(), |n| out.end + n + 1);
+            rest = &rest[skip..];
+        }
+        assert_eq!(got, wanted, "{}", dir.display());
+        compared += got.len();
+    }
+    assert!(compared > 100, "only {compared} time steps compared");
+}
+
 /// `seq_id origin hash prev_hash` per trace line, as a run store's columns give them.
 fn key_lines(trace: &[u8]) -> Vec<u8> {
     let mut out = Vec::new();
