@@ -39,6 +39,11 @@ APPLICATION_ID = 0x4C4B5354  # "LKST"
 SQLITE_HEADER = b"SQLite format 3\x00"
 TABLES = ("meta", "inputs", "records", "checkpoints", "results")
 STATUSES = ("running", "complete", "failed")
+READ_MAP_BYTES = 1 << 40
+"""How much of the file a read-only connection may memory-map (SQLite caps
+it at its own build limit, 2 GiB by default): reading a large store through
+the map instead of ``read`` calls saves a copy of every page, which is about
+half of what ``quick_check`` and replay's reading cost."""
 
 _SCHEMA = """
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -354,9 +359,15 @@ class RunStore:
     def _reader(self) -> sqlite3.Connection:
         """A read-only connection usable from any one thread."""
         try:
-            return sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, check_same_thread=False)
+            conn = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, check_same_thread=False)
         except sqlite3.Error as err:
             raise StoreError(self.path, f"cannot open for reading: {err}") from None
+        try:
+            conn.execute(f"PRAGMA mmap_size={READ_MAP_BYTES}")
+        except sqlite3.Error as err:
+            conn.close()
+            raise StoreError(self.path, f"cannot open for reading: {err}") from None
+        return conn
 
     def _fetch(self, conn: sqlite3.Connection, sql: str, size: int) -> Iterator[list[Any]]:
         try:
