@@ -7,10 +7,12 @@ import shutil
 import sqlite3
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from lockstep.adapters import load_dataset, setup_for
+from lockstep.core import canonical_json
 from lockstep.runtime import RunStore, replay, run_backtest, verify_run
 from lockstep.runtime.builtin.sma_cross import SmaCross
 
@@ -179,6 +181,38 @@ def _edit_checkpoint(path: Path) -> int:
     return int(seq)
 
 
+def _edit_snapshot(path: Path, change: Callable[[dict[str, Any]], None]) -> int:
+    """Rewrite the second checkpoint's snapshot, still as canonical JSON, after ``change``."""
+    conn = sqlite3.connect(path)
+    seq, text = conn.execute(
+        "SELECT seq_id, snapshot FROM checkpoints ORDER BY seq_id LIMIT 1 OFFSET 1"
+    ).fetchone()
+    snapshot = json.loads(text)
+    change(snapshot)
+    conn.execute(
+        "UPDATE checkpoints SET snapshot = ? WHERE seq_id = ?",
+        (canonical_json(snapshot).decode(), seq),
+    )
+    conn.commit()
+    conn.close()
+    return int(seq)
+
+
+def _edit_snapshot_cash(path: Path) -> int:
+    def richer(snapshot: dict[str, Any]) -> None:
+        cash = snapshot["business"]["cash"]
+        cash[next(iter(cash))] += 1
+
+    return _edit_snapshot(path, richer)
+
+
+def _edit_snapshot_engine(path: Path) -> int:
+    def elsewhere(snapshot: dict[str, Any]) -> None:
+        snapshot["engine"]["last_hash"] = "0" * 64
+
+    return _edit_snapshot(path, elsewhere)
+
+
 @pytest.mark.parametrize(
     ("tamper", "words"),
     [
@@ -192,6 +226,8 @@ def _edit_checkpoint(path: Path) -> int:
         (_merge_two_records, "spans several lines"),
         (_edit_final_hash, "final state hash"),
         (_edit_checkpoint, "checkpoint state hash"),
+        (_edit_snapshot_cash, "snapshot does not hash to its checkpoint's state hash"),
+        (_edit_snapshot_engine, "engine part is not at its checkpoint's record"),
     ],
 )
 @pytest.mark.usefixtures("replay_sizes")

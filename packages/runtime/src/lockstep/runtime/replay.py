@@ -4,8 +4,9 @@ No strategy code runs. The core is built from the setup and backend stored in
 the run's metadata (or another backend, to check parity), every stored input
 is stepped in order, and each record the core produces is compared with the
 stored one: same seq_id, same canonical bytes, same hash and prev_hash. Stored
-checkpoints are compared with the state hash at their seq_id, and the final
-state hash with the stored result. The first seq_id where anything differs is
+checkpoints are compared with the state hash at their seq_id (and their
+snapshots with those hashes, see :mod:`lockstep.runtime.snapshot_check`), and
+the final state hash with the stored result. The first seq_id where anything differs is
 reported; a tampered record, input or hash, and a truncated trace or input
 log, all show up as a divergence there.
 """
@@ -23,6 +24,7 @@ from lockstep.core import build_core
 from lockstep.core.block import BlockResult, Expected
 from lockstep.runtime.errors import StoreError
 from lockstep.runtime.readahead import ReadAhead
+from lockstep.runtime.snapshot_check import first_bad_snapshot
 from lockstep.runtime.store import InputBlock, RunStore, StoredRecord, TraceChunk
 
 REPLAY_BLOCK = 8192
@@ -130,22 +132,27 @@ def _verify(
         return report(reason="the store has no setup in its metadata")
     core = build_core(meta["setup"], backend=chosen)
     replay = _Replay(core, store)
-    # SQLite's own check of the file runs beside the replay (it reads the
-    # whole file too); a problem it finds outranks whatever replay saw.
-    with ThreadPoolExecutor(1, thread_name_prefix="lockstep-quick-check") as pool:
-        integrity = pool.submit(store.integrity_problem)
+    # SQLite's own check of the file, then the stored snapshots, run beside
+    # the replay (they read other parts of the file); a problem SQLite finds
+    # outranks whatever replay saw, and the earliest divergence is reported.
+    with ThreadPoolExecutor(1, thread_name_prefix="lockstep-store-check") as pool:
+        checked = pool.submit(_check_store, store)
         try:
             replay.run()
             diverged = None
         except _Diverged as div:
             diverged = div
         except StoreError:
-            if integrity.result() is None:
+            if checked.result()[0] is None:
                 raise
             diverged = None
-        problem = integrity.result()
+        problem, bad_snapshot = checked.result()
     if problem is not None:
         return report(reason=f"SQLite integrity check failed: {problem}")
+    if bad_snapshot is not None:
+        seq, reason = bad_snapshot
+        if diverged is None or diverged.seq_id is None or seq < diverged.seq_id:
+            diverged = _Diverged(seq, reason)
     if diverged is not None:
         return report(
             inputs_checked=replay.inputs,
@@ -181,6 +188,14 @@ def _verify(
     return report(**done, ok=True)
 
 
+def _check_store(store: RunStore) -> tuple[str | None, tuple[int, str] | None]:
+    """SQLite's quick_check of the file, then (if sound) the stored snapshots."""
+    problem = store.integrity_problem()
+    if problem is not None:
+        return problem, None
+    return None, first_bad_snapshot(store)
+
+
 class _Replay:
     """Steps the stored inputs through a core, checking every record against the store.
 
@@ -202,6 +217,7 @@ class _Replay:
         self.hash_at = [seq for seq, _ in cps]
         self.pending_checkpoints = iter(cps)
         self.next_checkpoint = next(self.pending_checkpoints, None)
+        self.chunks: Iterator[TraceChunk] = iter(())
         self.chunk: TraceChunk | None = None
         self.at = (0, 0)
         self.verified_in_chunk = 0

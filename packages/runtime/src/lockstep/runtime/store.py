@@ -381,6 +381,20 @@ class RunStore:
         """``(seq_id, state_hash)`` of every checkpoint, without the snapshots."""
         return list(self._query("SELECT seq_id, state_hash FROM checkpoints ORDER BY seq_id"))
 
+    def checkpoint_snapshots(self) -> Iterator[tuple[int, bytes, str, str | None]]:
+        """``(seq_id, snapshot bytes, state_hash, stored hash of the record at seq_id)``.
+
+        One checkpoint at a time (a snapshot holds every order of the run), on
+        a read-only connection of its own so it can be read beside a replay.
+        """
+        sql = (
+            "SELECT c.seq_id, CAST(c.snapshot AS BLOB), c.state_hash, r.hash "
+            "FROM checkpoints AS c LEFT JOIN records AS r ON r.seq_id = c.seq_id "
+            "ORDER BY c.seq_id"
+        )
+        for rows in self._batches(sql, 1):
+            yield from rows
+
     def checkpoints(self) -> Iterator[tuple[int, str, str]]:
         """``(seq_id, snapshot JSON, state_hash)`` in order."""
         yield from self._query(
