@@ -1,6 +1,7 @@
 """Backtest and replay-verify benchmarks on both backends.
 
-    python benchmarks/bench_backtest_replay.py [--bars N] [--replay-events N] [--backends python,rust]
+    python benchmarks/bench_backtest_replay.py [--bars N] [--replay-events N]
+        [--backends python,rust] [--repeat N]
 
 1. **backtest**: the built-in ``sma_cross`` strategy (Python) over N seeded
    minute bars on three instruments, with the run store on; bars/s, the
@@ -14,7 +15,8 @@
 
 Results go to ``benchmarks/results/{backtest,replay_verify,replay_core}.json`` with the
 machine, the baseline (the Python backend) and ratios. Each measurement runs
-in its own interpreter. Nothing here asserts a speed; tests only run a tiny
+in its own interpreter, ``--repeat`` times; the fastest run is reported and
+every run's seconds are kept in ``runs``. Nothing here asserts a speed; tests only run a tiny
 size to check the script works.
 """
 
@@ -33,6 +35,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from harness import (
     RESULTS,
+    best_of,
     peak_rss_mib,
     print_table,
     run_worker,
@@ -175,6 +178,7 @@ def main() -> None:
     parser.add_argument("--replay-events", type=int, default=1_000_000)
     parser.add_argument("--backends", default="python,rust")
     parser.add_argument("--out", type=Path, default=RESULTS)
+    parser.add_argument("--repeat", type=int, default=1, help="runs per measurement (best kept)")
     args = parser.parse_args()
     backends = args.backends.split(",")
     if "rust" in backends and importlib.util.find_spec("lockstep_native") is None:
@@ -182,12 +186,20 @@ def main() -> None:
     script = Path(__file__).resolve()
     with tempfile.TemporaryDirectory() as tmp:
         rows = [
-            run_worker(script, ["backtest", b, str(args.bars), str(Path(tmp) / f"bt-{b}.db")])
+            best_of(
+                script, ["backtest", b, str(args.bars), str(Path(tmp) / f"bt-{b}.db")], args.repeat
+            )
             for b in backends
         ]
         if len({r["final_state_hash"] for r in rows}) != 1:
             raise SystemExit(f"backends disagree on the final state: {rows}")
-        params = {"bars": args.bars, "strategy": STRATEGY, "instruments": 3, "store": True}
+        params = {
+            "bars": args.bars,
+            "strategy": STRATEGY,
+            "instruments": 3,
+            "store": True,
+            "repeat": args.repeat,
+        }
         out = write_result("backtest", params, rows, "bars_per_s", args.out / "backtest.json")
         print(f"backtest -> {out}")
         print_table(
@@ -197,8 +209,13 @@ def main() -> None:
         log = Path(tmp) / "replay.db"
         maker = "rust" if "rust" in backends else backends[0]
         run_worker(script, ["backtest", maker, str(args.replay_events), str(log)])
-        rows = [run_worker(script, ["replay", b, "0", str(log)]) for b in backends]
-        params = {"events": args.replay_events, "log_made_by": maker, "strategy": STRATEGY}
+        rows = [best_of(script, ["replay", b, "0", str(log)], args.repeat) for b in backends]
+        params = {
+            "events": args.replay_events,
+            "log_made_by": maker,
+            "strategy": STRATEGY,
+            "repeat": args.repeat,
+        }
         out = write_result(
             "replay_verify", params, rows, "inputs_per_s", args.out / "replay_verify.json"
         )
@@ -206,7 +223,7 @@ def main() -> None:
         print_table(
             rows, ["backend", "inputs_per_s", "records_per_s", "seconds", "crossings", "ratio"]
         )
-        rows = [run_worker(script, ["replay-core", b, "0", str(log)]) for b in backends]
+        rows = [best_of(script, ["replay-core", b, "0", str(log)], args.repeat) for b in backends]
         out = write_result(
             "replay_core", params, rows, "records_per_s", args.out / "replay_core.json"
         )
