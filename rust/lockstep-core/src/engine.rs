@@ -200,6 +200,9 @@ pub struct Core {
     pub(crate) warnings: Vec<String>,
     /// The buffer each trace line is written in before it is copied out.
     pub(crate) scratch: Vec<u8>,
+    /// Stored hashes the next records are expected to have, during a replay
+    /// block only (see `trace_check`); empty otherwise.
+    pub(crate) hash_hints: VecDeque<Option<[u8; 64]>>,
 }
 
 impl Core {
@@ -259,6 +262,7 @@ impl Core {
             checker,
             warnings: Vec::new(),
             scratch: Vec::with_capacity(4096),
+            hash_hints: VecDeque::new(),
             setup,
         }
     }
@@ -566,7 +570,8 @@ impl Core {
         }
         records.push(record);
         let record = records.last_mut().expect("just pushed");
-        record.seal(&mut self.scratch);
+        let hint = self.hash_hints.pop_front().flatten();
+        record.seal_with(&mut self.scratch, hint.as_ref());
         self.last_hash.clone_from(&record.hash);
         Ok(())
     }

@@ -53,6 +53,7 @@ pub mod record;
 pub mod seen_keys;
 pub mod sequencer;
 pub mod state;
+mod trace_check;
 pub mod validate;
 
 pub use batch::{BlockError, BlockOptions, BlockOutput, Expected, WakeFilter};

@@ -139,18 +139,35 @@ impl Record {
     /// reuses) and copied out at its exact size: a small exact allocation is
     /// much cheaper than a generously sized one.
     pub(crate) fn seal(&mut self, scratch: &mut Vec<u8>) {
+        self.seal_with(scratch, None);
+    }
+
+    /// [`Record::seal`], or with `hint` written as the hash instead of a
+    /// computed one: replay's hint of the stored hash this record is
+    /// expected to have (see `trace_check`), which is trusted only once the
+    /// line is found equal to a stored line whose hash was checked.
+    pub(crate) fn seal_with(&mut self, scratch: &mut Vec<u8>, hint: Option<&[u8; 64]>) {
         let line = scratch;
         line.clear();
         let (cut_start, cut_end) = self.write_fields(line, Some(GENESIS_HASH));
-        let mut hasher = Sha256::new();
-        hasher.update(&line[..cut_start]);
-        hasher.update(&line[cut_end..]);
-        let digest = hasher.finalize();
-        let hex = &mut line[cut_end - 65..cut_end - 1];
-        for (n, byte) in digest.iter().enumerate() {
-            hex[2 * n] = canonical::HEX[(byte >> 4) as usize];
-            hex[2 * n + 1] = canonical::HEX[(byte & 15) as usize];
-        }
+        let hex = match hint {
+            Some(hint) => {
+                line[cut_end - 65..cut_end - 1].copy_from_slice(hint);
+                &line[cut_end - 65..cut_end - 1]
+            }
+            None => {
+                let mut hasher = Sha256::new();
+                hasher.update(&line[..cut_start]);
+                hasher.update(&line[cut_end..]);
+                let digest = hasher.finalize();
+                let hex = &mut line[cut_end - 65..cut_end - 1];
+                for (n, byte) in digest.iter().enumerate() {
+                    hex[2 * n] = canonical::HEX[(byte >> 4) as usize];
+                    hex[2 * n + 1] = canonical::HEX[(byte & 15) as usize];
+                }
+                &*hex
+            }
+        };
         self.hash = String::from_utf8(hex.to_vec()).expect("hex digits are ASCII");
         self.line = line.to_vec();
     }

@@ -152,6 +152,61 @@ fn every_golden_trace_verifies_against_itself_and_a_forgery_is_pinpointed() {
     }
 }
 
+/// A stored line whose `hash` (in the line and in its key line alike) is
+/// not the hash of its content: replay seals records with the stored hash
+/// and has it checked on another thread, so this is the case that must not
+/// slip through. The block diverges exactly there, and every record it
+/// returns (that one and the rest of its item) carries its true hash.
+#[test]
+fn a_stored_hash_that_does_not_hash_its_line_is_a_divergence() {
+    let forged_hash = sha256_hex(b"not this record");
+    for dir in case_dirs() {
+        let setup: Value = serde_json::from_slice(&fs::read(dir.join("setup.json")).unwrap()).unwrap();
+        let input = fs::read(dir.join("input.jsonl")).unwrap();
+        let trace = String::from_utf8(fs::read(dir.join("expected_trace.jsonl")).unwrap()).unwrap();
+        let lines: Vec<&str> = trace.lines().collect();
+        let at = lines.len() / 2;
+        let true_hash = serde_json::from_str::<Value>(lines[at]).unwrap()["hash"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let mut forged_lines = lines.clone();
+        let forged_line = lines[at].replace(&true_hash, &forged_hash);
+        forged_lines[at] = &forged_line;
+        let forged: String = forged_lines.iter().map(|l| format!("{l}\n")).collect();
+        let keys = key_lines(forged.as_bytes());
+        let mut core = Core::new(&setup).unwrap();
+        let out = core.step_block(
+            &input,
+            BlockOptions {
+                expect: Some(Expected {
+                    lines: forged.as_bytes(),
+                    keys: &keys,
+                }),
+                ..BlockOptions::default()
+            },
+        );
+        assert!(out.diverged, "{}", dir.display());
+        assert_eq!(out.verified, at, "{}", dir.display());
+        let returned: Vec<&[u8]> = out
+            .records
+            .split(|b| *b == b'\n')
+            .filter(|l| !l.is_empty())
+            .collect();
+        for (n, line) in returned.iter().enumerate() {
+            assert_eq!(
+                *line,
+                lines[at + n].as_bytes(),
+                "{} line {}",
+                dir.display(),
+                at + n
+            );
+        }
+        let last: Value = serde_json::from_slice(returned.last().unwrap()).unwrap();
+        assert_eq!(core.last_hash(), last["hash"].as_str().unwrap());
+    }
+}
+
 /// Checkpoint hashes taken inside a block (on the block's hashing thread)
 /// are the hashes a core stepped one item at a time reports after each item,
 /// in the same order, at every time step of every golden case.
