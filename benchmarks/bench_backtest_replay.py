@@ -1,7 +1,7 @@
 """Backtest and replay-verify benchmarks on both backends.
 
     python benchmarks/bench_backtest_replay.py [--bars N] [--replay-events N]
-        [--backends python,rust] [--repeat N]
+        [--backends python,rust] [--repeat N] [--only backtest|replay]
 
 1. **backtest**: the built-in ``sma_cross`` strategy (Python) over N seeded
    minute bars on three instruments, with the run store on; bars/s, the
@@ -39,7 +39,7 @@ from harness import (
     peak_rss_mib,
     print_table,
     run_worker,
-    timed,
+    timed_with_cpu,
     write_result,
 )
 
@@ -81,7 +81,7 @@ def _backtest(backend: str, bars: int, store: Path | None) -> dict[str, Any]:
 
     feeds, setup = _feeds(bars)
     strategy = load_strategy_class(STRATEGY)()
-    result, seconds = timed(
+    result, seconds, cpu = timed_with_cpu(
         lambda: run_backtest(strategy, feeds, setup, engine=backend, store=store, overwrite=True)
     )
     return {
@@ -90,6 +90,7 @@ def _backtest(backend: str, bars: int, store: Path | None) -> dict[str, Any]:
         "records": result.records,
         "intent_batches": result.intent_batches,
         "seconds": round(seconds, 3),
+        "cpu_seconds": round(cpu, 3),
         "bars_per_s": round(result.bars / seconds),
         "crossings": result.crossings,
         "peak_rss_mib": peak_rss_mib(),
@@ -100,7 +101,7 @@ def _backtest(backend: str, bars: int, store: Path | None) -> dict[str, Any]:
 def _replay(backend: str, store: Path) -> dict[str, Any]:
     from lockstep.runtime.replay import verify_run
 
-    report, seconds = timed(lambda: verify_run(store, backend=backend))
+    report, seconds, cpu = timed_with_cpu(lambda: verify_run(store, backend=backend))
     if not report.ok:
         raise SystemExit(f"replay verify failed on {backend}: {report}")
     return {
@@ -108,6 +109,7 @@ def _replay(backend: str, store: Path) -> dict[str, Any]:
         "inputs": report.inputs_checked,
         "records": report.records_checked,
         "seconds": round(seconds, 3),
+        "cpu_seconds": round(cpu, 3),
         "inputs_per_s": round(report.inputs_checked / seconds),
         "records_per_s": round(report.records_checked / seconds),
         "crossings": report.crossings,
@@ -143,12 +145,13 @@ def _replay_core(backend: str, store: Path) -> dict[str, Any]:
             if result.consumed == 0:
                 return inputs, records
 
-    (inputs, records), seconds = timed(replay)
+    (inputs, records), seconds, cpu = timed_with_cpu(replay)
     return {
         "backend": backend,
         "inputs": inputs,
         "records": records,
         "seconds": round(seconds, 3),
+        "cpu_seconds": round(cpu, 3),
         "records_per_s": round(records / seconds),
         "crossings": getattr(core, "crossings", None),
         "peak_rss_mib": peak_rss_mib(),
@@ -179,56 +182,61 @@ def main() -> None:
     parser.add_argument("--backends", default="python,rust")
     parser.add_argument("--out", type=Path, default=RESULTS)
     parser.add_argument("--repeat", type=int, default=1, help="runs per measurement (best kept)")
+    parser.add_argument(
+        "--only", choices=("backtest", "replay"), help="run one part (replay writes two files)"
+    )
     args = parser.parse_args()
     backends = args.backends.split(",")
     if "rust" in backends and importlib.util.find_spec("lockstep_native") is None:
         raise SystemExit("the rust backend is not installed (build it with `nox -s native`)")
     script = Path(__file__).resolve()
     with tempfile.TemporaryDirectory() as tmp:
-        rows = [
-            best_of(
-                script, ["backtest", b, str(args.bars), str(Path(tmp) / f"bt-{b}.db")], args.repeat
-            )
-            for b in backends
-        ]
-        if len({r["final_state_hash"] for r in rows}) != 1:
-            raise SystemExit(f"backends disagree on the final state: {rows}")
-        params = {
-            "bars": args.bars,
-            "strategy": STRATEGY,
-            "instruments": 3,
-            "store": True,
-            "repeat": args.repeat,
-        }
-        out = write_result("backtest", params, rows, "bars_per_s", args.out / "backtest.json")
-        print(f"backtest -> {out}")
-        print_table(
-            rows, ["backend", "bars_per_s", "seconds", "crossings", "peak_rss_mib", "ratio"]
-        )
+        if args.only != "replay":
+            _backtest_part(script, args, Path(tmp))
+        if args.only != "backtest":
+            _replay_part(script, args, Path(tmp), backends)
 
-        log = Path(tmp) / "replay.db"
-        maker = "rust" if "rust" in backends else backends[0]
-        run_worker(script, ["backtest", maker, str(args.replay_events), str(log)])
-        rows = [best_of(script, ["replay", b, "0", str(log)], args.repeat) for b in backends]
-        params = {
-            "events": args.replay_events,
-            "log_made_by": maker,
-            "strategy": STRATEGY,
-            "repeat": args.repeat,
-        }
-        out = write_result(
-            "replay_verify", params, rows, "inputs_per_s", args.out / "replay_verify.json"
-        )
-        print(f"replay_verify -> {out}")
-        print_table(
-            rows, ["backend", "inputs_per_s", "records_per_s", "seconds", "crossings", "ratio"]
-        )
-        rows = [best_of(script, ["replay-core", b, "0", str(log)], args.repeat) for b in backends]
-        out = write_result(
-            "replay_core", params, rows, "records_per_s", args.out / "replay_core.json"
-        )
-        print(f"replay_core -> {out}")
-        print_table(rows, ["backend", "records_per_s", "seconds", "crossings", "ratio"])
+
+def _backtest_part(script: Path, args: argparse.Namespace, tmp: Path) -> None:
+    rows = [
+        best_of(script, ["backtest", b, str(args.bars), str(tmp / f"bt-{b}.db")], args.repeat)
+        for b in args.backends.split(",")
+    ]
+    if len({r["final_state_hash"] for r in rows}) != 1:
+        raise SystemExit(f"backends disagree on the final state: {rows}")
+    params = {
+        "bars": args.bars,
+        "strategy": STRATEGY,
+        "instruments": 3,
+        "store": True,
+        "repeat": args.repeat,
+    }
+    out = write_result("backtest", params, rows, "bars_per_s", args.out / "backtest.json")
+    print(f"backtest -> {out}")
+    columns = ["backend", "bars_per_s", "seconds", "cpu_seconds", "crossings", "ratio"]
+    print_table(rows, columns)
+
+
+def _replay_part(script: Path, args: argparse.Namespace, tmp: Path, backends: list[str]) -> None:
+    log = tmp / "replay.db"
+    maker = "rust" if "rust" in backends else backends[0]
+    run_worker(script, ["backtest", maker, str(args.replay_events), str(log)])
+    params = {
+        "events": args.replay_events,
+        "log_made_by": maker,
+        "strategy": STRATEGY,
+        "repeat": args.repeat,
+    }
+    rows = [best_of(script, ["replay", b, "0", str(log)], args.repeat) for b in backends]
+    out = write_result(
+        "replay_verify", params, rows, "inputs_per_s", args.out / "replay_verify.json"
+    )
+    print(f"replay_verify -> {out}")
+    print_table(rows, ["backend", "inputs_per_s", "seconds", "cpu_seconds", "crossings", "ratio"])
+    rows = [best_of(script, ["replay-core", b, "0", str(log)], args.repeat) for b in backends]
+    out = write_result("replay_core", params, rows, "records_per_s", args.out / "replay_core.json")
+    print(f"replay_core -> {out}")
+    print_table(rows, ["backend", "records_per_s", "seconds", "cpu_seconds", "crossings", "ratio"])
 
 
 if __name__ == "__main__":

@@ -67,6 +67,17 @@ def timed(fn: Callable[[], Any]) -> tuple[Any, float]:
     return value, time.perf_counter() - started
 
 
+def timed_with_cpu(fn: Callable[[], Any]) -> tuple[Any, float, float]:
+    """``(value, wall seconds, CPU seconds of every thread of this process)``.
+
+    The rust core works on helper threads during replay, so wall time alone
+    does not say how much of the machine a run used; the CPU time does.
+    """
+    started, cpu = time.perf_counter(), time.process_time()
+    value = fn()
+    return value, time.perf_counter() - started, time.process_time() - cpu
+
+
 def run_worker(script: Path, args: Sequence[str]) -> dict[str, Any]:
     """Run ``script --worker ARGS`` in a fresh interpreter; its last stdout line is JSON."""
     done = subprocess.run(

@@ -40,6 +40,24 @@ def test_backtest_and_replay_benchmarks_write_their_result_files(tmp_path: Path)
     assert replay[0]["records"] == replay[1]["records"] > 600
 
 
+def test_one_part_of_the_backtest_and_replay_benchmark_can_run_alone(tmp_path: Path) -> None:
+    _run(
+        "bench_backtest_replay.py",
+        "--bars",
+        "200",
+        "--only",
+        "backtest",
+        "--repeat",
+        "2",
+        "--out",
+        str(tmp_path),
+    )
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["backtest.json"]
+    result = json.loads((tmp_path / "backtest.json").read_text())
+    assert result["params"]["repeat"] == 2
+    assert all(len(row["runs"]) == 2 and row["cpu_seconds"] > 0 for row in result["results"])
+
+
 def test_boundary_benchmark_writes_its_result_file(tmp_path: Path) -> None:
     _run("bench_boundary.py", "--items", "200", "--out", str(tmp_path))
     result = json.loads((tmp_path / "boundary.json").read_text())
