@@ -133,6 +133,28 @@ impl Core {
         digest_hex(hasher.finalize().into())
     }
 
+    /// The named orders as [`Core::snapshot`] lists them, by id (unknown ids
+    /// left out): a strategy looks up a few orders per wake-up, and a
+    /// snapshot writes every order the run has ever seen.
+    pub fn order_states<'a>(&self, order_ids: impl IntoIterator<Item = &'a str>) -> Map<String, Value> {
+        order_ids
+            .into_iter()
+            .filter_map(|id| self.orders.get(id))
+            .map(|order| (order.order_id.clone(), order_value(order)))
+            .collect()
+    }
+
+    /// Every order not in a terminal state, as [`Core::snapshot`] lists it, by id.
+    pub fn open_order_states(&self) -> Map<String, Value> {
+        self.working
+            .values()
+            .flatten()
+            .map(|&n| self.orders.at(n))
+            .filter(|order| !order.is_terminal())
+            .map(|order| (order.order_id.clone(), order_value(order)))
+            .collect()
+    }
+
     /// `{business, engine}` as in `core_model.md` §9.
     pub fn snapshot(&self) -> Value {
         let orders: Map<String, Value> = self

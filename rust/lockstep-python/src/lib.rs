@@ -161,6 +161,19 @@ impl NativeCore {
             .expect("canonical JSON is UTF-8")
     }
 
+    /// The named orders (unknown ids left out) as canonical JSON `{id: order}`.
+    fn order_states_json(&mut self, order_ids: Vec<String>) -> String {
+        self.crossings += 1;
+        let states = self.core.order_states(order_ids.iter().map(String::as_str));
+        map_json(states)
+    }
+
+    /// Every order not in a terminal state as canonical JSON `{id: order}`.
+    fn open_order_states_json(&mut self) -> String {
+        self.crossings += 1;
+        map_json(self.core.open_order_states())
+    }
+
     /// Load a checkpoint given as JSON text (refused whole on any problem).
     fn restore_json(&mut self, snapshot_json: &str) -> PyResult<()> {
         self.crossings += 1;
@@ -240,4 +253,11 @@ fn lockstep_native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     m.add("BOUNDARY", "block")?;
     Ok(())
+}
+
+/// A JSON object of order states as canonical text.
+fn map_json(map: serde_json::Map<String, serde_json::Value>) -> String {
+    let bytes =
+        lockstep_core::canonical_json(&serde_json::Value::Object(map)).expect("order states are canonical");
+    String::from_utf8(bytes).expect("canonical JSON is UTF-8")
 }

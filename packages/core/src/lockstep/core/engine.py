@@ -38,7 +38,7 @@ from lockstep.core.intents import (
 from lockstep.core.invariants import InvariantChecker
 from lockstep.core.items import Event, EventGroup, IntentBatch, parse_input
 from lockstep.core.matching import match_event
-from lockstep.core.orders import TERMINAL, WORKING, Order, next_state
+from lockstep.core.orders import TERMINAL, WORKING, Order, next_state, sorted_order_ids
 from lockstep.core.portfolio import Portfolio
 from lockstep.core.sequencer import Sequencer
 
@@ -184,6 +184,24 @@ class Core:
 
     def state_hash(self) -> str:
         return sha256_hex(canonical_json_unchecked(self._business()))
+
+    def order_states(self, order_ids: Iterable[str]) -> dict[str, dict[str, Any]]:
+        """The named orders as :meth:`snapshot` lists them, sorted by id (unknown ids left out).
+
+        A strategy looks up a few orders per wake-up; a snapshot would write
+        every order the run has ever seen, so a long run would slow down with
+        each order it placed.
+        """
+        return {
+            oid: self.orders[oid].to_dict()
+            for oid in sorted_order_ids(order_ids)
+            if oid in self.orders
+        }
+
+    def open_order_states(self) -> dict[str, dict[str, Any]]:
+        """Every order not in a terminal state, as :meth:`snapshot` lists it, sorted by id."""
+        open_ids = [oid for inst in self._working for oid in self._working_ids(inst)]
+        return {oid: self.orders[oid].to_dict() for oid in sorted(open_ids)}
 
     def restore(self, snapshot: Mapping[str, Any]) -> None:
         """Load a checkpoint taken by :meth:`snapshot` (from a core with the same setup).

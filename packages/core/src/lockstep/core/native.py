@@ -2,7 +2,8 @@
 
 :class:`NativeCore` has the public surface of :class:`lockstep.core.Core`
 (``step``, ``apply``, ``apply_many``, ``step_block``, ``snapshot``,
-``restore``, ``state_hash``, ``last_seq_id``, ``clock``, ``last_hash``) and
+``order_states``, ``open_order_states``, ``restore``, ``state_hash``,
+``last_seq_id``, ``clock``, ``last_hash``) and
 raises the same exception types with the same paths. Items cross the boundary
 as one JSON-lines blob per call and records come back as canonical JSON lines
 (ADR 0011 explains the encoding and its measurement); no call is made per item
@@ -28,6 +29,7 @@ from lockstep.core.errors import (
     SetupError,
 )
 from lockstep.core.items import parse_input
+from lockstep.core.orders import sorted_order_ids
 
 _ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=True)
 
@@ -151,6 +153,21 @@ class NativeCore:
     def state_hash(self) -> str:
         digest: str = self._call(self._native.state_hash)
         return digest
+
+    def order_states(self, order_ids: Iterable[str]) -> dict[str, dict[str, Any]]:
+        """As :meth:`lockstep.core.Core.order_states`, in one crossing."""
+        ids = sorted_order_ids(order_ids)
+        states: dict[str, dict[str, Any]] = json.loads(
+            self._call(self._native.order_states_json, ids)
+        )
+        return states
+
+    def open_order_states(self) -> dict[str, dict[str, Any]]:
+        """As :meth:`lockstep.core.Core.open_order_states`, in one crossing."""
+        states: dict[str, dict[str, Any]] = json.loads(
+            self._call(self._native.open_order_states_json)
+        )
+        return states
 
     def restore(self, snapshot: Mapping[str, Any]) -> None:
         """Load a checkpoint; refused whole (core unchanged) when it is not a valid state."""

@@ -7,6 +7,7 @@ all follow one table.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -77,3 +78,11 @@ class Order:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Order:
         return cls(**data)
+
+
+def sorted_order_ids(order_ids: Iterable[str]) -> list[str]:
+    """The distinct ids of an order lookup, sorted; anything but strings is a caller's mistake."""
+    ids = set(order_ids)
+    if not all(isinstance(oid, str) for oid in ids):
+        raise TypeError("order ids must be strings")
+    return sorted(ids)

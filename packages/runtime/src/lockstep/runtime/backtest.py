@@ -219,7 +219,7 @@ class _Run:
                     f"strategy {self.sid} subscribes to {inst!r}, which the setup does not have"
                 )
         self.ledger = Ledger(setup, history=max(1, strategy.history))
-        self.ctx = Context(self.sid, self.ledger, instruments, core.snapshot)
+        self.ctx = Context(self.sid, self.ledger, instruments, core)
         self.curve = EquityCurve(self.ledger)
         self.book = TradeBook()
         cls = type(strategy)

@@ -1,8 +1,9 @@
 """What a strategy sees and how it acts: read-only views plus intent-recording helpers.
 
 Views come from the runtime's :class:`~lockstep.runtime.ledger.Ledger` (cash,
-positions, marks, recent bars, clock) and, for open orders, from the core's
-snapshot taken lazily at most once per wake-up. ``buy``/``sell``/``cancel``/
+positions, marks, recent bars, clock) and, for orders, from the core: only the
+orders asked for (or the open ones, read at most once per wake-up), never a
+whole snapshot, so a long run does not slow down with every order it placed. ``buy``/``sell``/``cancel``/
 ``replace`` only *record* intents; the runtime submits everything recorded in
 one time step as one intent batch, and the core validates it (ADR 0009).
 
@@ -13,11 +14,11 @@ units); strings and Decimals are decimal amounts, converted exactly with
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from types import MappingProxyType
-from typing import Any
+from typing import Any, Protocol
 
 from lockstep.adapters import InstrumentSpec
 from lockstep.core import fixedpoint as fp
@@ -27,7 +28,16 @@ from lockstep.runtime.ledger import Ledger
 from lockstep.runtime.views import Bar, OrderView
 
 Number = int | str | Decimal
-_TERMINAL = frozenset({"filled", "cancelled", "rejected", "expired"})
+
+
+class CoreReader(Protocol):
+    """What a context reads from the core (either backend)."""
+
+    def snapshot(self) -> dict[str, Any]: ...
+
+    def order_states(self, order_ids: Iterable[str]) -> dict[str, dict[str, Any]]: ...
+
+    def open_order_states(self) -> dict[str, dict[str, Any]]: ...
 
 
 class Context:
@@ -38,13 +48,14 @@ class Context:
         strategy_id: str,
         ledger: Ledger,
         instruments: Mapping[str, InstrumentSpec],
-        snapshot: Callable[[], dict[str, Any]],
+        core: CoreReader,
     ) -> None:
         self._strategy_id = strategy_id
         self._ledger = ledger
         self._instruments = MappingProxyType(dict(instruments))
-        self._take_snapshot = snapshot
+        self._core = core
         self._snapshot: dict[str, Any] | None = None
+        self._open: dict[str, dict[str, Any]] | None = None
         self._pending: list[dict[str, Any]] = []
         self._next_order = 1
         self._own_orders: set[str] = set()
@@ -55,6 +66,15 @@ class Context:
 
     def _begin_wake(self) -> None:
         self._snapshot = None
+        self._open = None
+
+    def _last_seq_id(self) -> int:
+        """The seq_id of the last record the runtime has seen (the core's, at a wake-up)."""
+        return self._ledger.last_seq_id
+
+    def _order_states(self, order_ids: Iterable[str]) -> dict[str, dict[str, Any]]:
+        """The named orders as the core's state lists them (for the compat layer)."""
+        return self._core.order_states(order_ids)
 
     def _drain(self) -> list[dict[str, Any]]:
         out, self._pending = self._pending, []
@@ -145,25 +165,32 @@ class Context:
         return history[-1] if history else None
 
     def snapshot(self) -> Mapping[str, Any]:
-        """The core's full state (schema ``state``), taken once per wake-up."""
+        """The core's full state (schema ``state``), taken once per wake-up.
+
+        It lists every order the run has seen, so it grows with the run; use
+        :meth:`order` and :meth:`open_orders` for orders.
+        """
         if self._snapshot is None:
-            self._snapshot = self._take_snapshot()
+            self._snapshot = self._core.snapshot()
         return self._snapshot
 
     def open_orders(self, instrument: str | None = None) -> tuple[OrderView, ...]:
-        """This strategy's orders that are not in a terminal state, in creation order."""
-        orders = self.snapshot()["business"]["orders"]
+        """This strategy's orders that are not in a terminal state, in creation order.
+
+        Creation order is the core's: ``(created_seq, order_id)``.
+        """
+        if self._open is None:
+            self._open = self._core.open_order_states()
         views = [
             OrderView.from_state(o)
-            for o in sorted(orders.values(), key=lambda o: o["created_seq"])
-            if o["status"] not in _TERMINAL
-            and o["order_id"] in self._own_orders
+            for o in sorted(self._open.values(), key=lambda o: (o["created_seq"], o["order_id"]))
+            if o["order_id"] in self._own_orders
             and (instrument is None or o["instrument"] == instrument)
         ]
         return tuple(views)
 
     def order(self, order_id: str) -> OrderView | None:
-        order = self.snapshot()["business"]["orders"].get(order_id)
+        order = self._core.order_states([order_id]).get(order_id)
         return OrderView.from_state(order) if order else None
 
     # -- conversions ----------------------------------------------------------------------------

@@ -540,7 +540,7 @@ class Session:
         in_core = [t for t in self.tracks.values() if t.state == "core"]
         orders: Mapping[str, Any] = {}
         if in_core:
-            orders = ctx.snapshot()["business"]["orders"]
+            orders = ctx._order_states(t.core_id for t in in_core if t.core_id is not None)
         for track in in_core:
             assert track.core_id is not None
             state = orders.get(track.core_id)
@@ -685,7 +685,7 @@ class Session:
             ctx.submit(intent)
         self.intents = []
         if self.deferred:
-            self.deferred_after = int(ctx.snapshot()["engine"]["last_seq_id"])
+            self.deferred_after = ctx._last_seq_id()
 
     def _pseudo_execute(self, order: Order, cash: float, position: Position) -> float:
         """Backtrader's submission check: cash after executing at the creation price."""
