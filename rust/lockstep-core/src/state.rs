@@ -15,7 +15,7 @@ const STATE_HASH_CHUNK: usize = 1 << 16;
 
 use sha2::{Digest, Sha256};
 
-use crate::canonical::{digest_hex, write_int, write_str, ObjectWriter};
+use crate::canonical::{canonical_json, digest_hex, sha256_hex, write_int, write_str, ObjectWriter};
 use crate::checkpoint::check_checkpoint;
 use crate::coresetup::{int, OrderType, TimeInForce};
 use crate::engine::{Core, Quarantined};
@@ -179,14 +179,39 @@ impl Core {
                 "seen_keys": self.seen_keys.sorted(),
                 "quarantine": quarantine,
             },
-            "engine": {
-                "last_seq_id": self.sequencer.last_seq_id,
-                "clock": self.clock,
-                "marks": int_map(&self.marks),
-                "timers": self.timers,
-                "last_hash": self.last_hash,
-            },
+            "engine": self.engine_value(),
         })
+    }
+
+    fn engine_value(&self) -> Value {
+        json!({
+            "last_seq_id": self.sequencer.last_seq_id,
+            "clock": self.clock,
+            "marks": int_map(&self.marks),
+            "timers": self.timers,
+            "last_hash": self.last_hash,
+        })
+    }
+
+    /// The canonical JSON of [`Core::snapshot`] and the state hash, from one
+    /// writing of the business state.
+    ///
+    /// A run store keeps checkpoints as canonical text, so building the
+    /// snapshot as a tree (every order as a map) only to write it out again
+    /// cost far more than the text itself: 0.7 s against a few ms for a
+    /// state of 39,000 orders. The business part is written straight from
+    /// the core's fields (terminal orders come from the cache), and the state
+    /// hash is the digest of exactly those bytes.
+    pub fn checkpoint(&self) -> (Vec<u8>, String) {
+        let mut out = Vec::with_capacity(1 << 16);
+        out.extend_from_slice(b"{\"business\":");
+        let start = out.len();
+        self.write_business_into(&mut out);
+        let state_hash = sha256_hex(&out[start..]);
+        out.extend_from_slice(b",\"engine\":");
+        out.extend(canonical_json(&self.engine_value()).expect("the engine state is canonical"));
+        out.push(b'}');
+        (out, state_hash)
     }
 
     /// Load a checkpoint taken by [`Core::snapshot`] (from a core with the same setup).

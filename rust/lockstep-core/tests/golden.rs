@@ -58,6 +58,17 @@ fn every_golden_case_is_reproduced_byte_for_byte() {
         if run.state_hash != python_hash {
             failures.push(format!("{name}: state hash {} != {python_hash}", run.state_hash));
         }
+        let mut core = Core::new(&lockstep_core::cases::load_setup(dir).unwrap()).unwrap();
+        core.step_block(
+            &fs::read(dir.join("input.jsonl")).unwrap(),
+            BlockOptions::default(),
+        );
+        let (text, state_hash) = core.checkpoint();
+        if text != canonical_json(&expected_state).unwrap() || state_hash != python_hash {
+            failures.push(format!(
+                "{name}: checkpoint text or hash differs from the snapshot's"
+            ));
+        }
     }
     assert!(
         failures.is_empty(),

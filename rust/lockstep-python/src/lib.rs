@@ -156,9 +156,17 @@ impl NativeCore {
     /// The checkpoint as canonical JSON text.
     fn snapshot_json(&mut self) -> String {
         self.crossings += 1;
-        let snapshot = self.core.snapshot();
-        String::from_utf8(lockstep_core::canonical_json(&snapshot).expect("snapshots are canonical"))
-            .expect("canonical JSON is UTF-8")
+        String::from_utf8(self.core.checkpoint().0).expect("canonical JSON is UTF-8")
+    }
+
+    /// `(snapshot as canonical JSON text, state hash)` in one crossing.
+    fn checkpoint_json(&mut self) -> (String, String) {
+        self.crossings += 1;
+        let (snapshot, state_hash) = self.core.checkpoint();
+        (
+            String::from_utf8(snapshot).expect("canonical JSON is UTF-8"),
+            state_hash,
+        )
     }
 
     /// The named orders (unknown ids left out) as canonical JSON `{id: order}`.

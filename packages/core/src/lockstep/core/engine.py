@@ -185,6 +185,16 @@ class Core:
     def state_hash(self) -> str:
         return sha256_hex(canonical_json_unchecked(self._business()))
 
+    def checkpoint(self) -> tuple[bytes, str]:
+        """The canonical JSON of :meth:`snapshot` and the state hash, in one go.
+
+        What a run store keeps at a checkpoint; the business state is encoded
+        once and hashed from those very bytes.
+        """
+        business = canonical_json_unchecked(self._business())
+        engine = canonical_json_unchecked(self._engine_state())
+        return b'{"business":' + business + b',"engine":' + engine + b"}", sha256_hex(business)
+
     def order_states(self, order_ids: Iterable[str]) -> dict[str, dict[str, Any]]:
         """The named orders as :meth:`snapshot` lists them, sorted by id (unknown ids left out).
 

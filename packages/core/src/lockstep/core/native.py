@@ -2,7 +2,7 @@
 
 :class:`NativeCore` has the public surface of :class:`lockstep.core.Core`
 (``step``, ``apply``, ``apply_many``, ``step_block``, ``snapshot``,
-``order_states``, ``open_order_states``, ``restore``, ``state_hash``,
+``checkpoint``, ``order_states``, ``open_order_states``, ``restore``, ``state_hash``,
 ``last_seq_id``, ``clock``, ``last_hash``) and
 raises the same exception types with the same paths. Items cross the boundary
 as one JSON-lines blob per call and records come back as canonical JSON lines
@@ -153,6 +153,11 @@ class NativeCore:
     def state_hash(self) -> str:
         digest: str = self._call(self._native.state_hash)
         return digest
+
+    def checkpoint(self) -> tuple[bytes, str]:
+        """As :meth:`lockstep.core.Core.checkpoint`, in one crossing (no JSON tree on either side)."""
+        text, state_hash = self._call(self._native.checkpoint_json)
+        return text.encode(), state_hash
 
     def order_states(self, order_ids: Iterable[str]) -> dict[str, dict[str, Any]]:
         """As :meth:`lockstep.core.Core.order_states`, in one crossing."""

@@ -354,9 +354,8 @@ class _Run:
 
     def _checkpoint(self) -> None:
         assert self.store is not None
-        self.store.add_checkpoint(
-            self.ledger.last_seq_id, self.core.snapshot(), self.core.state_hash()
-        )
+        snapshot, state_hash = self.core.checkpoint()
+        self.store.add_checkpoint(self.ledger.last_seq_id, snapshot, state_hash)
         self._since_checkpoint = 0
         self._last_checkpoint = self.ledger.last_seq_id
 

@@ -173,8 +173,12 @@ class RunStore:
                 )
             )
 
-    def add_checkpoint(self, seq_id: int, snapshot: Mapping[str, Any], state_hash: str) -> None:
-        self._checkpoints.append((seq_id, canonical_json_unchecked(snapshot).decode(), state_hash))
+    def add_checkpoint(
+        self, seq_id: int, snapshot: Mapping[str, Any] | bytes, state_hash: str
+    ) -> None:
+        """Queue a checkpoint; ``snapshot`` as a mapping or as its canonical JSON (``Core.checkpoint``)."""
+        text = snapshot if isinstance(snapshot, bytes) else canonical_json_unchecked(snapshot)
+        self._checkpoints.append((seq_id, text.decode(), state_hash))
 
     def step_done(self) -> None:
         """Called at a time-step boundary: commits once enough records are buffered."""

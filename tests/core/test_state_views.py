@@ -1,4 +1,8 @@
-"""Order lookups without a snapshot: the same entries a snapshot lists, and only those.
+"""Views of the core's state without a snapshot tree: the same content, less work.
+
+Order lookups give the entries a snapshot lists, and only those; a
+checkpoint is the snapshot's canonical JSON with the state hash of its
+business part.
 
 Runs on whichever backend ``LOCKSTEP_ENGINE`` names, so the native lane checks
 the Rust core against the same statements.
@@ -12,7 +16,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from lockstep.core import build_core
+from lockstep.core import build_core, canonical_json
+from lockstep.core.canonical import sha256_hex
 from testkit import SETUP, streams
 
 SETTINGS = settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -41,3 +46,16 @@ def test_order_ids_must_be_strings() -> None:
     with pytest.raises(TypeError, match="order ids must be strings"):
         core.order_states(["a", 1])  # type: ignore[list-item]
     assert core.order_states([]) == {} and core.open_order_states() == {}
+
+
+@SETTINGS
+@given(streams(max_items=30))
+def test_a_checkpoint_is_the_snapshots_canonical_json_and_the_state_hash(
+    items: list[dict[str, Any]],
+) -> None:
+    core = build_core(SETUP)
+    core.step_block(items)
+    text, state_hash = core.checkpoint()
+    snapshot = core.snapshot()
+    assert text == canonical_json(snapshot)
+    assert state_hash == core.state_hash() == sha256_hex(canonical_json(snapshot["business"]))
