@@ -3,9 +3,10 @@
 Views come from the runtime's :class:`~lockstep.runtime.ledger.Ledger` (cash,
 positions, marks, recent bars, clock) and, for orders, from the core: only the
 orders asked for (or the open ones, read at most once per wake-up), never a
-whole snapshot, so a long run does not slow down with every order it placed. ``buy``/``sell``/``cancel``/
-``replace`` only *record* intents; the runtime submits everything recorded in
-one time step as one intent batch, and the core validates it (ADR 0009).
+whole snapshot, so a long run does not slow down with every order it placed.
+``buy``/``sell``/``cancel``/``replace`` only *record* intents; the runtime
+submits everything recorded in one time step as one intent batch, and the
+core validates it (ADR 0009).
 
 Numbers: ints are the core's fixed-point units (price units, size units, money
 units); strings and Decimals are decimal amounts, converted exactly with

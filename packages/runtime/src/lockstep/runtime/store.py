@@ -176,7 +176,8 @@ class RunStore:
     def add_checkpoint(
         self, seq_id: int, snapshot: Mapping[str, Any] | bytes, state_hash: str
     ) -> None:
-        """Queue a checkpoint; ``snapshot`` as a mapping or as its canonical JSON (``Core.checkpoint``)."""
+        """Queue a checkpoint: ``snapshot`` as a mapping, or as the canonical JSON
+        ``Core.checkpoint`` returns (stored as it is)."""
         text = snapshot if isinstance(snapshot, bytes) else canonical_json_unchecked(snapshot)
         self._checkpoints.append((seq_id, text.decode(), state_hash))
 
