@@ -116,13 +116,7 @@ impl Expected<'_> {
         let Some(rest) = strip_line(self.lines, line) else {
             return false;
         };
-        let mut key = Vec::with_capacity(160);
-        key.extend_from_slice(itoa::Buffer::new().format(record.seq_id).as_bytes());
-        for part in [record.origin.as_str(), &record.hash, &record.prev_hash] {
-            key.push(b' ');
-            key.extend_from_slice(part.as_bytes());
-        }
-        let Some(keys) = strip_line(self.keys, &key) else {
+        let Some(keys) = strip_key_line(self.keys, record) else {
             return false;
         };
         self.lines = rest;
@@ -187,6 +181,16 @@ impl<'a> HintCursor<'a> {
         self.next += 1;
         line
     }
+}
+
+/// `keys` without its first line when that line is `record`'s
+/// `seq_id origin hash prev_hash`, compared piece by piece (no line is built).
+fn strip_key_line<'t>(keys: &'t [u8], record: &Record) -> Option<&'t [u8]> {
+    let mut rest = keys.strip_prefix(itoa::Buffer::new().format(record.seq_id).as_bytes())?;
+    for part in [record.origin.as_str(), &record.hash, &record.prev_hash] {
+        rest = rest.strip_prefix(b" ")?.strip_prefix(part.as_bytes())?;
+    }
+    rest.strip_prefix(b"\n")
 }
 
 /// `text` without its first line when that line is exactly `line`.

@@ -203,15 +203,27 @@ impl Core {
     /// the core's fields (terminal orders come from the cache), and the state
     /// hash is the digest of exactly those bytes.
     pub fn checkpoint(&self) -> (Vec<u8>, String) {
+        let (text, business) = self.write_snapshot();
+        let state_hash = sha256_hex(&text[business]);
+        (text, state_hash)
+    }
+
+    /// The canonical JSON of [`Core::snapshot`], written as [`Core::checkpoint`] writes it.
+    pub fn snapshot_canonical(&self) -> Vec<u8> {
+        self.write_snapshot().0
+    }
+
+    /// `{"business":...,"engine":...}` and where the business part lies in it.
+    fn write_snapshot(&self) -> (Vec<u8>, std::ops::Range<usize>) {
         let mut out = Vec::with_capacity(1 << 16);
         out.extend_from_slice(b"{\"business\":");
         let start = out.len();
         self.write_business_into(&mut out);
-        let state_hash = sha256_hex(&out[start..]);
+        let business = start..out.len();
         out.extend_from_slice(b",\"engine\":");
         out.extend(canonical_json(&self.engine_value()).expect("the engine state is canonical"));
         out.push(b'}');
-        (out, state_hash)
+        (out, business)
     }
 
     /// Load a checkpoint taken by [`Core::snapshot`] (from a core with the same setup).

@@ -11,7 +11,7 @@ use common::case_dirs;
 use std::fs;
 
 use lockstep_core::cases::run_case;
-use lockstep_core::{canonical_json, sha256_hex, BlockOptions, Core, Expected};
+use lockstep_core::{canonical_json, sha256_hex, BlockOptions, BlockOutput, Core, Expected};
 use serde_json::Value;
 
 #[test]
@@ -64,7 +64,10 @@ fn every_golden_case_is_reproduced_byte_for_byte() {
             BlockOptions::default(),
         );
         let (text, state_hash) = core.checkpoint();
-        if text != canonical_json(&expected_state).unwrap() || state_hash != python_hash {
+        if text != canonical_json(&expected_state).unwrap()
+            || text != core.snapshot_canonical()
+            || state_hash != python_hash
+        {
             failures.push(format!(
                 "{name}: checkpoint text or hash differs from the snapshot's"
             ));
@@ -121,18 +124,7 @@ fn every_golden_trace_verifies_against_itself_and_a_forgery_is_pinpointed() {
         let input = fs::read(dir.join("input.jsonl")).unwrap();
         let trace = fs::read(dir.join("expected_trace.jsonl")).unwrap();
         let keys = key_lines(&trace);
-        let mut core = Core::new(&setup).unwrap();
-        let expect = Expected {
-            lines: &trace,
-            keys: &keys,
-        };
-        let out = core.step_block(
-            &input,
-            BlockOptions {
-                expect: Some(expect),
-                ..BlockOptions::default()
-            },
-        );
+        let (_, out) = replay_against(&setup, &input, &trace, &keys);
         let records = trace.iter().filter(|b| **b == b'\n').count();
         assert_eq!(out.verified, records, "{}", dir.display());
         assert!(!out.diverged && out.records.is_empty());
@@ -142,18 +134,7 @@ fn every_golden_trace_verifies_against_itself_and_a_forgery_is_pinpointed() {
             .unwrap()
             .replacen("\"fills\":[", "\"fills\": [", 1);
         let forged_at = forged.lines().position(|l| l.contains("\"fills\": ["));
-        let mut core = Core::new(&setup).unwrap();
-        let expect = Expected {
-            lines: forged.as_bytes(),
-            keys: &keys,
-        };
-        let out = core.step_block(
-            &input,
-            BlockOptions {
-                expect: Some(expect),
-                ..BlockOptions::default()
-            },
-        );
+        let (_, out) = replay_against(&setup, &input, forged.as_bytes(), &keys);
         if let Some(line) = forged_at {
             assert!(out.diverged, "{}", dir.display());
             assert_eq!(out.verified, line);
@@ -186,17 +167,7 @@ fn a_stored_hash_that_does_not_hash_its_line_is_a_divergence() {
         forged_lines[at] = &forged_line;
         let forged: String = forged_lines.iter().map(|l| format!("{l}\n")).collect();
         let keys = key_lines(forged.as_bytes());
-        let mut core = Core::new(&setup).unwrap();
-        let out = core.step_block(
-            &input,
-            BlockOptions {
-                expect: Some(Expected {
-                    lines: forged.as_bytes(),
-                    keys: &keys,
-                }),
-                ..BlockOptions::default()
-            },
-        );
+        let (core, out) = replay_against(&setup, &input, forged.as_bytes(), &keys);
         assert!(out.diverged, "{}", dir.display());
         assert_eq!(out.verified, at, "{}", dir.display());
         let returned: Vec<&[u8]> = out
@@ -262,6 +233,19 @@ fn block_checkpoint_hashes_equal_item_by_item_state_hashes() {
         compared += got.len();
     }
     assert!(compared > 100, "only {compared} time steps compared");
+}
+
+/// A fresh core stepping `input` in one block against the stored `lines` and `keys`.
+fn replay_against(setup: &Value, input: &[u8], lines: &[u8], keys: &[u8]) -> (Core, BlockOutput) {
+    let mut core = Core::new(setup).unwrap();
+    let out = core.step_block(
+        input,
+        BlockOptions {
+            expect: Some(Expected { lines, keys }),
+            ..BlockOptions::default()
+        },
+    );
+    (core, out)
 }
 
 /// `seq_id origin hash prev_hash` per trace line, as a run store's columns give them.

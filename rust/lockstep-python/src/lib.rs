@@ -156,7 +156,7 @@ impl NativeCore {
     /// The checkpoint as canonical JSON text.
     fn snapshot_json(&mut self) -> String {
         self.crossings += 1;
-        String::from_utf8(self.core.checkpoint().0).expect("canonical JSON is UTF-8")
+        String::from_utf8(self.core.snapshot_canonical()).expect("canonical JSON is UTF-8")
     }
 
     /// `(snapshot as canonical JSON text, state hash)` in one crossing.
