@@ -79,6 +79,10 @@ def _import_file(path: Path) -> ModuleType:
     return module
 
 
+BACKTRADER_LAYER = "lockstep.runtime.compat.backtrader"
+"""Scripts written against it build their own Cerebro; its runner runs them."""
+
+
 def _from_module(module: ModuleType, class_name: str | None, origin: str) -> type[Strategy]:
     if class_name:
         found = getattr(module, class_name, None)
@@ -94,7 +98,16 @@ def _from_module(module: ModuleType, class_name: str | None, origin: str) -> typ
         and obj.__module__ == module.__name__
     ]
     if not candidates:
-        raise StrategyError(f"{origin}: defines no Strategy subclass")
+        hint = ""
+        if any(
+            isinstance(obj, ModuleType) and obj.__name__.startswith(BACKTRADER_LAYER)
+            for obj in vars(module).values()
+        ):
+            hint = (
+                f"; it uses the Backtrader layer: run such a script with "
+                f"python -m {BACKTRADER_LAYER} {origin}"
+            )
+        raise StrategyError(f"{origin}: defines no Strategy subclass{hint}")
     if len(candidates) > 1:
         names = ", ".join(sorted(c.__name__ for c in candidates))
         raise StrategyError(

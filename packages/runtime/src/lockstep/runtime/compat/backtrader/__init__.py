@@ -12,9 +12,17 @@ the core cannot honour rather than approximating them, and warns
 Each ``cerebro.run()`` is an ordinary Lockstep backtest
 (:func:`lockstep.runtime.run_backtest`): pass ``store="run.db"`` to
 ``bt.Cerebro`` to keep it in a run database and ``lockstep replay verify`` it.
+
+A Backtrader name the layer does not provide (``bt.ind.ADX``) raises
+:class:`CompatAttributeError`, naming it and the documented list of supported
+names, rather than a bare ``AttributeError``. Run a script with
+``python -m lockstep.runtime.compat.backtrader SCRIPT.py`` to have the layer's
+errors reported as one line and exit code 2, as the ``lockstep`` command does.
 """
 
 from __future__ import annotations
+
+from typing import TYPE_CHECKING
 
 from lockstep.runtime.compat.backtrader import analyzers, feeds, indicators, observers, sizers
 from lockstep.runtime.compat.backtrader import broker as brokers
@@ -22,10 +30,17 @@ from lockstep.runtime.compat.backtrader.analyzers import Analyzer, TimeFrameAnal
 from lockstep.runtime.compat.backtrader.broker import BackBroker, BrokerBase
 from lockstep.runtime.compat.backtrader.cerebro import Cerebro
 from lockstep.runtime.compat.backtrader.comminfo import CommInfoBase, CommissionInfo
+from lockstep.runtime.compat.backtrader.errors import (
+    CompatAttributeError,
+    CompatError,
+    CompatFeedError,
+)
+from lockstep.runtime.compat.backtrader.errors import missing_names as _missing_names
 from lockstep.runtime.compat.backtrader.feeds import TimeFrame
 from lockstep.runtime.compat.backtrader.indicators import (
     All,
     And,
+    Any,
     DivByZero,
     DivZeroByZero,
     If,
@@ -34,7 +49,7 @@ from lockstep.runtime.compat.backtrader.indicators import (
     Or,
     Sum,
 )
-from lockstep.runtime.compat.backtrader.lines import CompatError, Indicator, LineSeries
+from lockstep.runtime.compat.backtrader.lines import Indicator, LineSeries
 from lockstep.runtime.compat.backtrader.order import BuyOrder, Order, OrderBase, SellOrder
 from lockstep.runtime.compat.backtrader.position import Position, Trade
 from lockstep.runtime.compat.backtrader.sizers import Sizer
@@ -47,13 +62,16 @@ __all__ = [
     "All",
     "Analyzer",
     "And",
+    "Any",
     "BackBroker",
     "BrokerBase",
     "BuyOrder",
     "Cerebro",
     "CommInfoBase",
     "CommissionInfo",
+    "CompatAttributeError",
     "CompatError",
+    "CompatFeedError",
     "CompatWarning",
     "DivByZero",
     "DivZeroByZero",
@@ -83,3 +101,6 @@ __all__ = [
     "observers",
     "sizers",
 ]
+
+if not TYPE_CHECKING:  # at run time only, so mypy still checks every name imported from here
+    __getattr__ = _missing_names("bt", "backtrader", __name__)

@@ -13,8 +13,9 @@ import calendar
 import datetime as _dt
 import math
 from collections import OrderedDict
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from lockstep.runtime.compat.backtrader.errors import missing_names as _missing_names
 from lockstep.runtime.compat.backtrader.feeds import TimeFrame
 from lockstep.runtime.compat.backtrader.lines import MetaLineSeries
 from lockstep.runtime.compat.backtrader.params import split_kwargs
@@ -526,3 +527,7 @@ class TradeAnalyzer(Analyzer):
                 sub.max = max(sub.max or 0, length2)
                 low = sub.min or MAXINT
                 sub.min = min(low, length2 or low)
+
+
+if not TYPE_CHECKING:  # at run time only, so mypy still checks every name imported from here
+    __getattr__ = _missing_names("bt.analyzers", "backtrader.analyzers", __name__)

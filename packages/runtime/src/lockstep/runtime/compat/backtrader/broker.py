@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from lockstep.runtime.compat.backtrader.comminfo import CommInfoBase
+from lockstep.runtime.compat.backtrader.errors import missing_names as _missing_names
 from lockstep.runtime.compat.backtrader.lines import CompatError, MetaLineSeries
 from lockstep.runtime.compat.backtrader.order import Order
 from lockstep.runtime.compat.backtrader.params import split_kwargs
@@ -234,3 +235,7 @@ class BackBroker(BrokerBase):
 
 
 BrokerBack = BackBroker
+
+
+if not TYPE_CHECKING:  # at run time only, so mypy still checks every name imported from here
+    __getattr__ = _missing_names("bt.brokers", "backtrader.brokers", __name__)

@@ -13,8 +13,10 @@ from __future__ import annotations
 import functools
 import math
 import operator
-from typing import Any
+from typing import TYPE_CHECKING
+from typing import Any as _Any  # `Any` is Backtrader's indicator function below
 
+from lockstep.runtime.compat.backtrader.errors import missing_names as _missing_names
 from lockstep.runtime.compat.backtrader.lines import (
     IfLine,
     Indicator,
@@ -28,52 +30,56 @@ from lockstep.runtime.compat.backtrader.lines import (
 # --------------------------------------------------------------------------- functions
 
 
-def _and(x: Any, y: Any) -> bool:
+def _and(x: _Any, y: _Any) -> bool:
     return bool(x and y)
 
 
-def _or(x: Any, y: Any) -> bool:
+def _or(x: _Any, y: _Any) -> bool:
     return bool(x or y)
 
 
-def And(*args: Any) -> Any:  # noqa: N802 - Backtrader's names
+def And(*args: _Any) -> _Any:  # noqa: N802 - Backtrader's names
     """1.0 where every argument is true, else 0.0."""
     return Multi(functools.partial(functools.reduce, _and), args)
 
 
-def Or(*args: Any) -> Any:  # noqa: N802
+def Or(*args: _Any) -> _Any:  # noqa: N802
     return Multi(functools.partial(functools.reduce, _or), args)
 
 
-def Max(*args: Any) -> Any:  # noqa: N802
+def Max(*args: _Any) -> _Any:  # noqa: N802
     return Multi(max, args)
 
 
-def Min(*args: Any) -> Any:  # noqa: N802
+def Min(*args: _Any) -> _Any:  # noqa: N802
     return Multi(min, args)
 
 
-def Sum(*args: Any) -> Any:  # noqa: N802
+def Sum(*args: _Any) -> _Any:  # noqa: N802
     return Multi(math.fsum, args)
 
 
-def Any_(*args: Any) -> Any:  # noqa: N802
+def Any(*args: _Any) -> _Any:  # noqa: N802
+    """1.0 where any argument is true, else 0.0."""
     return Multi(any, args)
 
 
-def All(*args: Any) -> Any:  # noqa: N802
+Any_ = Any
+
+
+def All(*args: _Any) -> _Any:  # noqa: N802
     return Multi(all, args)
 
 
-def If(cond: Any, a: Any, b: Any) -> Any:  # noqa: N802
+def If(cond: _Any, a: _Any, b: _Any) -> _Any:  # noqa: N802
     return IfLine(cond, a, b)
 
 
-def DivByZero(a: Any, b: Any, zero: float = 0.0) -> Any:  # noqa: N802
+def DivByZero(a: _Any, b: _Any, zero: float = 0.0) -> _Any:  # noqa: N802
     return SafeDiv(a, b, zero)
 
 
-def DivZeroByZero(a: Any, b: Any, single: float = float("inf"), dual: float = 0.0) -> Any:  # noqa: N802
+def DivZeroByZero(a: _Any, b: _Any, single: float = float("inf"), dual: float = 0.0) -> _Any:  # noqa: N802
     return SafeDiv(a, b, dual, single)
 
 
@@ -81,31 +87,31 @@ def DivZeroByZero(a: Any, b: Any, single: float = float("inf"), dual: float = 0.
 
 
 class PeriodN(Indicator):
-    params: Any = (("period", 1),)
+    params: _Any = (("period", 1),)
 
 
 class Highest(PeriodN):
     """The highest value over the last ``period`` bars (``MaxN``)."""
 
-    lines: Any = ("highest",)
+    lines: _Any = ("highest",)
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: _Any, **kwargs: _Any) -> None:
         self.lines[0] = Window(self.data, self.p.period, max)
 
 
 class Lowest(PeriodN):
     """The lowest value over the last ``period`` bars (``MinN``)."""
 
-    lines: Any = ("lowest",)
+    lines: _Any = ("lowest",)
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: _Any, **kwargs: _Any) -> None:
         self.lines[0] = Window(self.data, self.p.period, min)
 
 
 class SumN(PeriodN):
-    lines: Any = ("sumn",)
+    lines: _Any = ("sumn",)
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: _Any, **kwargs: _Any) -> None:
         self.lines[0] = Window(self.data, self.p.period, math.fsum)
 
 
@@ -116,15 +122,15 @@ MinN = Lowest
 
 
 class MovingAverageBase(Indicator):
-    params: Any = (("period", 30),)
+    params: _Any = (("period", 30),)
 
 
 class MovingAverageSimple(MovingAverageBase):
     """Arithmetic mean of the last ``period`` values (``SMA``)."""
 
-    lines: Any = ("sma",)
+    lines: _Any = ("sma",)
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: _Any, **kwargs: _Any) -> None:
         period = self.p.period
         self.lines[0] = Window(self.data, period, lambda w: math.fsum(w) / period)
 
@@ -132,9 +138,9 @@ class MovingAverageSimple(MovingAverageBase):
 class ExponentialMovingAverage(MovingAverageBase):
     """Exponential average with ``alpha = 2 / (period + 1)``, seeded with the SMA (``EMA``)."""
 
-    lines: Any = ("ema",)
+    lines: _Any = ("ema",)
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: _Any, **kwargs: _Any) -> None:
         smoothing = Smoothing(self.data, self.p.period, 2.0 / (1.0 + self.p.period))
         self.lines[0] = smoothing
         self.alpha, self.alpha1 = smoothing.alpha, smoothing.alpha1
@@ -143,18 +149,18 @@ class ExponentialMovingAverage(MovingAverageBase):
 class SmoothedMovingAverage(MovingAverageBase):
     """Wilder's average: exponential with ``alpha = 1 / period`` (``SMMA``)."""
 
-    lines: Any = ("smma",)
+    lines: _Any = ("smma",)
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: _Any, **kwargs: _Any) -> None:
         self.lines[0] = Smoothing(self.data, self.p.period, 1.0 / self.p.period)
 
 
 class WeightedMovingAverage(MovingAverageBase):
     """Linearly weighted average, the newest value weighing most (``WMA``)."""
 
-    lines: Any = ("wma",)
+    lines: _Any = ("wma",)
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: _Any, **kwargs: _Any) -> None:
         period = self.p.period
         coef = 2.0 / (period * (period + 1.0))
         weights = tuple(float(x) for x in range(1, period + 1))
@@ -185,26 +191,26 @@ MovingAverage = MovAv
 
 
 class UpDay(Indicator):
-    lines: Any = ("upday",)
-    params: Any = (("period", 1),)
+    lines: _Any = ("upday",)
+    params: _Any = (("period", 1),)
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: _Any, **kwargs: _Any) -> None:
         self.lines.upday = Max(self.data - self.data(-self.p.period), 0.0)
 
 
 class DownDay(Indicator):
-    lines: Any = ("downday",)
-    params: Any = (("period", 1),)
+    lines: _Any = ("downday",)
+    params: _Any = (("period", 1),)
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: _Any, **kwargs: _Any) -> None:
         self.lines.downday = Max(self.data(-self.p.period) - self.data, 0.0)
 
 
 class RelativeStrengthIndex(Indicator):
     """RSI with Wilder's smoothing of up and down moves (``RSI``)."""
 
-    lines: Any = ("rsi",)
-    params: Any = (
+    lines: _Any = ("rsi",)
+    params: _Any = (
         ("period", 14),
         ("movav", SmoothedMovingAverage),
         ("upperband", 70.0),
@@ -215,7 +221,7 @@ class RelativeStrengthIndex(Indicator):
         ("lookback", 1),
     )
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: _Any, **kwargs: _Any) -> None:
         upday = UpDay(self.data, period=self.p.lookback)
         downday = DownDay(self.data, period=self.p.lookback)
         maup = self.p.movav(upday, period=self.p.period)
@@ -238,21 +244,21 @@ RSI = RSI_SMMA = RSI_Wilder = RelativeStrengthIndex
 
 
 class RSI_Safe(RelativeStrengthIndex):  # noqa: N801 - Backtrader's name
-    params: Any = (("safediv", True),)
+    params: _Any = (("safediv", True),)
 
 
 class MACD(Indicator):
     """Difference of a fast and a slow EMA, and its signal EMA."""
 
-    lines: Any = ("macd", "signal")
-    params: Any = (
+    lines: _Any = ("macd", "signal")
+    params: _Any = (
         ("period_me1", 12),
         ("period_me2", 26),
         ("period_signal", 9),
         ("movav", ExponentialMovingAverage),
     )
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: _Any, **kwargs: _Any) -> None:
         me1 = self.p.movav(self.data, period=self.p.period_me1)
         me2 = self.p.movav(self.data, period=self.p.period_me2)
         self.lines.macd = me1 - me2
@@ -262,9 +268,9 @@ class MACD(Indicator):
 class MACDHisto(MACD):
     """MACD plus its histogram ``macd - signal``."""
 
-    lines: Any = ("histo",)
+    lines: _Any = ("histo",)
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: _Any, **kwargs: _Any) -> None:
         super().__init__(*args, **kwargs)
         self.lines.histo = self.lines.macd - self.lines.signal
 
@@ -273,23 +279,23 @@ MACDHistogram = MACDHisto
 
 
 class TrueHigh(Indicator):
-    lines: Any = ("truehigh",)
+    lines: _Any = ("truehigh",)
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: _Any, **kwargs: _Any) -> None:
         self.lines.truehigh = Max(self.data.high, self.data.close(-1))
 
 
 class TrueLow(Indicator):
-    lines: Any = ("truelow",)
+    lines: _Any = ("truelow",)
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: _Any, **kwargs: _Any) -> None:
         self.lines.truelow = Min(self.data.low, self.data.close(-1))
 
 
 class TrueRange(Indicator):
-    lines: Any = ("tr",)
+    lines: _Any = ("tr",)
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: _Any, **kwargs: _Any) -> None:
         self.lines.tr = TrueHigh(self.data) - TrueLow(self.data)
 
 
@@ -299,10 +305,10 @@ TR = TrueRange
 class AverageTrueRange(Indicator):
     """Wilder's average of the true range (``ATR``)."""
 
-    lines: Any = ("atr",)
-    params: Any = (("period", 14), ("movav", SmoothedMovingAverage))
+    lines: _Any = ("atr",)
+    params: _Any = (("period", 14), ("movav", SmoothedMovingAverage))
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: _Any, **kwargs: _Any) -> None:
         self.lines.atr = self.p.movav(TrueRange(self.data), period=self.p.period)
 
 
@@ -312,10 +318,10 @@ ATR = AverageTrueRange
 class StandardDeviation(Indicator):
     """Population standard deviation over ``period`` values (``StdDev``)."""
 
-    lines: Any = ("stddev",)
-    params: Any = (("period", 20), ("movav", MovingAverageSimple), ("safepow", True))
+    lines: _Any = ("stddev",)
+    params: _Any = (("period", 20), ("movav", MovingAverageSimple), ("safepow", True))
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: _Any, **kwargs: _Any) -> None:
         # a second data is the mean (as BollingerBands passes it); else compute it
         mean = self.data1 if len(self.datas) > 1 else self.p.movav(self.data, period=self.p.period)
         meansq = self.p.movav(pow(self.data, 2), period=self.p.period)
@@ -332,10 +338,10 @@ StdDev = StandardDeviation
 class BollingerBands(Indicator):
     """A moving average and bands ``devfactor`` standard deviations around it (``BBands``)."""
 
-    lines: Any = ("mid", "top", "bot")
-    params: Any = (("period", 20), ("devfactor", 2.0), ("movav", MovingAverageSimple))
+    lines: _Any = ("mid", "top", "bot")
+    params: _Any = (("period", 20), ("devfactor", 2.0), ("movav", MovingAverageSimple))
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: _Any, **kwargs: _Any) -> None:
         self.lines.mid = ma = self.p.movav(self.data, period=self.p.period)
         stddev = self.p.devfactor * StandardDeviation(
             self.data, ma, period=self.p.period, movav=self.p.movav
@@ -348,8 +354,8 @@ BBands = BollingerBands
 
 
 class _StochasticBase(Indicator):
-    lines: Any = ("percK", "percD")
-    params: Any = (
+    lines: _Any = ("percK", "percD")
+    params: _Any = (
         ("period", 14),
         ("period_dfast", 3),
         ("movav", MovingAverageSimple),
@@ -359,7 +365,7 @@ class _StochasticBase(Indicator):
         ("safezero", 0.0),
     )
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: _Any, **kwargs: _Any) -> None:
         highest = Highest(self.data.high, period=self.p.period)
         lowest = Lowest(self.data.low, period=self.p.period)
         knum = self.data.close - lowest
@@ -372,7 +378,7 @@ class _StochasticBase(Indicator):
 
 
 class StochasticFast(_StochasticBase):
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: _Any, **kwargs: _Any) -> None:
         super().__init__(*args, **kwargs)
         self.lines.percK = self.k
         self.lines.percD = self.d
@@ -381,9 +387,9 @@ class StochasticFast(_StochasticBase):
 class Stochastic(_StochasticBase):
     """The slow stochastic: %K is the smoothed fast %K, %D its average (``StochasticSlow``)."""
 
-    params: Any = (("period_dslow", 3),)
+    params: _Any = (("period_dslow", 3),)
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: _Any, **kwargs: _Any) -> None:
         super().__init__(*args, **kwargs)
         self.lines.percK = self.d
         self.lines.percD = self.p.movav(self.lines.percK, period=self.p.period_dslow)
@@ -393,10 +399,10 @@ StochasticSlow = Stochastic
 
 
 class StochasticFull(_StochasticBase):
-    lines: Any = ("percDSlow",)
-    params: Any = (("period_dslow", 3),)
+    lines: _Any = ("percDSlow",)
+    params: _Any = (("period_dslow", 3),)
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: _Any, **kwargs: _Any) -> None:
         super().__init__(*args, **kwargs)
         self.lines.percK = self.k
         self.lines.percD = self.d
@@ -410,9 +416,9 @@ class NonZeroDifference(Indicator):
     """``data0 - data1``, keeping the last non-zero difference (``NZD``)."""
 
     _mindatas = 2
-    lines: Any = ("nzd",)
+    lines: _Any = ("nzd",)
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: _Any, **kwargs: _Any) -> None:
         self.lines.nzd = NonZeroDiff(self.data0, self.data1)
 
 
@@ -421,10 +427,10 @@ NZD = NonZeroDifference
 
 class _CrossBase(Indicator):
     _mindatas = 2
-    lines: Any = ("cross",)
+    lines: _Any = ("cross",)
     _up = True
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: _Any, **kwargs: _Any) -> None:
         nzd = NonZeroDifference(self.data0, self.data1)
         if self._up:
             before = nzd(-1) < 0.0
@@ -451,9 +457,13 @@ class CrossOver(Indicator):
     """+1.0 on an upward crossing of ``data0`` over ``data1``, -1.0 on a downward one, else 0."""
 
     _mindatas = 2
-    lines: Any = ("crossover",)
+    lines: _Any = ("crossover",)
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: _Any, **kwargs: _Any) -> None:
         upcross = CrossUp(self.data, self.data1)
         downcross = CrossDown(self.data, self.data1)
         self.lines.crossover = upcross - downcross
+
+
+if not TYPE_CHECKING:  # at run time only, so mypy still checks every name imported from here
+    __getattr__ = _missing_names("bt.indicators", "backtrader.indicators", __name__)

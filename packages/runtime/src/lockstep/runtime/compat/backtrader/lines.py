@@ -24,20 +24,12 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from lockstep.runtime.compat.backtrader import params as _params
-from lockstep.runtime.errors import StrategyError
+from lockstep.runtime.compat.backtrader.errors import CompatError as CompatError
 
 if TYPE_CHECKING:
     from lockstep.runtime.compat.backtrader.feeds import DataBase
 
 NAN = float("nan")
-
-
-class CompatError(StrategyError):
-    """A Backtrader feature the layer does not support, or one used in an unsupported way.
-
-    It is a :class:`~lockstep.runtime.errors.StrategyError`, so the runtime
-    lets it through unwrapped when a strategy hits it in the middle of a run.
-    """
 
 
 # --------------------------------------------------------------------------- construction stack

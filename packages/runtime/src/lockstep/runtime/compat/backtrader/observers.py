@@ -7,6 +7,10 @@ that add them keep running.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+from lockstep.runtime.compat.backtrader.errors import missing_names as _missing_names
+
 
 class Observer:
     """Placeholder base: observers are not run by the Lockstep layer."""
@@ -42,3 +46,7 @@ class DrawDown(Observer):
 
 class TimeReturn(Observer):
     pass
+
+
+if not TYPE_CHECKING:  # at run time only, so mypy still checks every name imported from here
+    __getattr__ = _missing_names("bt.observers", "backtrader.observers", __name__)

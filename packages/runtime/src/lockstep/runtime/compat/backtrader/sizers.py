@@ -8,8 +8,9 @@ size precision (8 decimals by default).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from lockstep.runtime.compat.backtrader.errors import missing_names as _missing_names
 from lockstep.runtime.compat.backtrader.lines import MetaLineSeries
 
 
@@ -90,3 +91,7 @@ class PercentSizerInt(PercentSizer):
 
 class AllInSizerInt(PercentSizerInt):
     params: Any = (("percents", 100),)
+
+
+if not TYPE_CHECKING:  # at run time only, so mypy still checks every name imported from here
+    __getattr__ = _missing_names("bt.sizers", "backtrader.sizers", __name__)
