@@ -3,7 +3,9 @@
     nox -s tests              Python-only test suite against the *installed* distributions
     nox -s lint               ruff, ruff format --check, mypy (strict), import-linter
     nox -s golden             check the bundled golden cases (`-- --update` regenerates them)
-    nox -s demo               run every bundled golden case through the Python core
+    nox -s demo               backtest the example strategy on the bundled daily data into
+                              runs/demo (run store, trades, report), verify it by replay,
+                              then every bundled golden case through the Python core
     nox -s governance         ADRs, native change records (diff rule), ownership matrix,
                               generated docs; `-- --base REV` sets the diff base
     nox -s native             Rust lane: cargo fmt/clippy/test, build lockstep-native with

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import json
 import sqlite3
 from pathlib import Path
 
@@ -55,6 +56,12 @@ def test_demo_backtest_writes_identical_run_databases(tmp_path: Path, data: str)
     )
     results_p.pop("timing")
     results_r.pop("timing")
+    # The seal binds engine-specific metadata and timing too: equal apart from those fields.
+    seals = [json.loads(r.pop("seal"))["fields"] for r in (results_p, results_r)]
+    varying = {f"meta.{k}" for k in ENGINE_SPECIFIC} | {"results.timing"}
+    assert [{k: v for k, v in f.items() if k not in varying} for f in seals] == [
+        {k: v for k, v in seals[1].items() if k not in varying}
+    ] * 2
     assert results_p == results_r
 
 

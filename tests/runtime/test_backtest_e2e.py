@@ -17,7 +17,7 @@ from lockstep.runtime import (
     verify_run,
 )
 from lockstep.runtime.builtin.sma_cross import SmaCross
-from lockstep.runtime.metrics import replay_curve
+from lockstep.runtime.tally import Tally
 from runtime_kit import LOT, TST, daily_rows, write_dataset
 
 # Closes 10, 10, 10, 9, 12, 13, 11, 8 (price units of 0.01).
@@ -89,9 +89,11 @@ def test_sma_cross_on_a_hand_made_series(tmp_path: Path) -> None:
     with RunStore.open(tmp_path / "run.db") as store:
         import json
 
-        curve, book = replay_curve(result.setup, (json.loads(r.record) for r in store.records()))
-    assert curve.points == list(result.equity)
-    assert [t.to_dict() for t in book.trades] == [t.to_dict() for t in result.trades]
+        tally = Tally(result.setup)
+        tally.add_all(json.loads(r.record) for r in store.records())
+    derived = tally.finish()
+    assert derived.equity == result.equity
+    assert [t.to_dict() for t in derived.trades] == [t.to_dict() for t in result.trades]
 
 
 class Scripted(Strategy):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from fractions import Fraction
 from pathlib import Path
 
 import pytest
@@ -21,6 +22,7 @@ engine = "python"
 out = "runs/x"
 overwrite = true
 skip_bad_rows = false
+max_skip_share = 0.05
 extensions = ["ext", "/abs/ext"]
 strict_extensions = true
 sinks = ["csv", "sqlite"]
@@ -60,6 +62,7 @@ def test_every_key_is_read(tmp_path: Path) -> None:
         out=tmp_path / "runs" / "x",
         overwrite=True,
         skip_bad_rows=False,
+        max_skip_share=Fraction(1, 20),
         extensions=(tmp_path / "ext", Path("/abs/ext")),
         strict_extensions=True,
         sinks=("csv", "sqlite"),
@@ -68,8 +71,8 @@ def test_every_key_is_read(tmp_path: Path) -> None:
     )
     assert set(KEYS) == {
         "strategy", "params", "data", "data_options", "cash", "fee_ppm", "participation_bps",
-        "engine", "out", "overwrite", "skip_bad_rows", "extensions", "strict_extensions",
-        "sinks", "report", "progress",
+        "engine", "out", "overwrite", "skip_bad_rows", "max_skip_share", "extensions",
+        "strict_extensions", "sinks", "report", "progress",
     }  # fmt: skip
 
 
@@ -101,7 +104,7 @@ def test_data_paths_are_relative_to_the_file(tmp_path: Path, value: str, expecte
     assert cfg.data == expected.replace("BASE", str(tmp_path))
 
 
-@given(st.decimals(min_value=0, max_value=10**9, places=4, allow_nan=False))
+@given(st.decimals(min_value=Decimal("0.0001"), max_value=10**9, places=4, allow_nan=False))
 def test_cash_decimals_are_exact_and_positional(amount: Decimal) -> None:
     cfg = parse_config({"cash": amount}, Path("run.toml"))
     assert cfg.cash is not None and "E" not in cfg.cash.upper()

@@ -155,6 +155,8 @@ def test_trades_csv(tmp_path: Path) -> None:
         "entry_price": "10.0100",
         "exit_price": "11.0000",
         "pnl": "2.87",
+        "unrealised_pnl": "0.00",
+        "mark_price": "",
         "fees": "0.10",
         "return": "0.095571",
         "currency": "USD",

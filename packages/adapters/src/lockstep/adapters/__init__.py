@@ -20,11 +20,15 @@ from lockstep.adapters.data import (
 from lockstep.adapters.errors import DatasetError, FeedError
 from lockstep.adapters.events import MarketEvent, bar_event
 from lockstep.adapters.feeds import (
+    DEFAULT_MAX_SKIP_SHARE,
     BarColumns,
     CsvBarFeed,
     Feed,
     MemoryFeed,
+    SkipLimitFeed,
     SkipReport,
+    limit_skips,
+    skip_share,
     write_bar_csv,
 )
 from lockstep.adapters.instruments import InstrumentSpec, instruments_from_setup
@@ -33,6 +37,7 @@ from lockstep.adapters.merge import merge_feeds
 __version__ = "0.1.0"
 
 __all__ = [
+    "DEFAULT_MAX_SKIP_SHARE",
     "BarColumns",
     "CsvBarFeed",
     "Dataset",
@@ -42,15 +47,18 @@ __all__ = [
     "InstrumentSpec",
     "MarketEvent",
     "MemoryFeed",
+    "SkipLimitFeed",
     "SkipReport",
     "__version__",
     "bar_event",
     "data_digest",
     "dataset_path",
     "instruments_from_setup",
+    "limit_skips",
     "list_datasets",
     "load_dataset",
     "merge_feeds",
     "setup_for",
+    "skip_share",
     "write_bar_csv",
 ]

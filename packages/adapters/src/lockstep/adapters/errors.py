@@ -15,11 +15,25 @@ MISSING_COLUMN = "missing_column"
 NON_MONOTONIC_TIME = "non_monotonic_time"
 OFF_TICK = "off_tick"
 INCONSISTENT_BAR = "inconsistent_bar"
+NO_DATA = "no_data"
+TOO_MANY_SKIPPED = "too_many_skipped"
 
-KINDS = (BAD_ROW, MISSING_COLUMN, NON_MONOTONIC_TIME, OFF_TICK, INCONSISTENT_BAR)
-"""Every ``FeedError.kind``; all but ``missing_column`` concern one row and can be skipped."""
+KINDS = (
+    BAD_ROW,
+    MISSING_COLUMN,
+    NON_MONOTONIC_TIME,
+    OFF_TICK,
+    INCONSISTENT_BAR,
+    NO_DATA,
+    TOO_MANY_SKIPPED,
+)
+"""Every ``FeedError.kind``.
 
-ROW_KINDS = frozenset(KINDS) - {MISSING_COLUMN}
+``missing_column``, ``no_data`` and ``too_many_skipped`` are about a whole
+feed and always fail; the others concern one row and can be skipped.
+"""
+
+ROW_KINDS = frozenset(KINDS) - {MISSING_COLUMN, NO_DATA, TOO_MANY_SKIPPED}
 
 
 class FeedError(InputError):

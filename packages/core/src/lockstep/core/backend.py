@@ -11,6 +11,7 @@ from __future__ import annotations
 import importlib
 import os
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from lockstep.core.coresetup import CoreSetup
@@ -23,10 +24,27 @@ ENV_VAR = "LOCKSTEP_ENGINE"
 NATIVE_MODULE = "lockstep_native"
 NATIVE_BOUNDARY = "block"
 """The boundary protocol ``lockstep_native.BOUNDARY`` must name (see lockstep.core.native)."""
-INSTALL_HINT = (
-    "install the native extension with `pip install lockstep-native` or build it from "
-    "rust/lockstep-python with `maturin develop`; or choose backend='python'"
+BUILD_HINT = (
+    "build the native extension from a Lockstep checkout with "
+    "`pip install ./rust/lockstep-python` (needs the Rust toolchain, cargo; pip fetches "
+    "maturin), or run the suite on it with `nox -s native`"
 )
+"""How to get the native core. Its sources are in the repository (rust/lockstep-python,
+built by maturin) and no index serves it, so the hint names the ways that work from a
+checkout."""
+INSTALL_HINT = f"{BUILD_HINT}; or choose backend='python'"
+
+
+@dataclass(frozen=True, slots=True)
+class NativeStatus:
+    """Whether ``lockstep_native`` can serve ``backend='rust'`` in this interpreter."""
+
+    available: bool
+    version: str | None
+    """The extension's ``__version__`` (None when it cannot be imported)."""
+    location: str | None
+    problem: str | None
+    """Why ``build_core(..., backend='rust')`` would refuse, without the install hint."""
 
 
 def resolve_backend(backend: str | None = None) -> str:
@@ -51,18 +69,42 @@ def build_core(
     return _build_native(parsed)
 
 
+def native_status() -> NativeStatus:
+    """Import the extension the way ``build_core`` does and say what came of it.
+
+    Shares :func:`_load_native` with ``build_core``, so ``lockstep --version``
+    reports exactly the refusal a ``--engine rust`` run would get.
+    """
+    try:
+        module = _load_native()
+    except NativeBackendUnavailable as err:
+        return NativeStatus(False, None, None, str(err))
+    version = getattr(module, "__version__", None)
+    location = getattr(module, "__file__", None)
+    return NativeStatus(True, None if version is None else str(version), location, None)
+
+
 def _build_native(setup: CoreSetup) -> NativeCore:
+    try:
+        module = _load_native()
+    except NativeBackendUnavailable as err:
+        raise NativeBackendUnavailable(
+            f"backend 'rust' was requested but {err}; {INSTALL_HINT}"
+        ) from err.__cause__
+    return NativeCore(setup, module)
+
+
+def _load_native() -> Any:
+    """The extension module, or :class:`NativeBackendUnavailable` with the cause alone."""
     try:
         module = importlib.import_module(NATIVE_MODULE)
     except Exception as err:  # ImportError, or a broken build failing at import
-        raise NativeBackendUnavailable(
-            f"backend 'rust' was requested but {NATIVE_MODULE} cannot be imported ({err}); {INSTALL_HINT}"
-        ) from err
+        raise NativeBackendUnavailable(f"{NATIVE_MODULE} cannot be imported ({err})") from err
     if getattr(module, "BOUNDARY", None) != NATIVE_BOUNDARY or not hasattr(module, "NativeCore"):
         raise NativeBackendUnavailable(
-            f"backend 'rust' was requested but the installed {NATIVE_MODULE} "
+            f"the installed {NATIVE_MODULE} "
             f"({getattr(module, '__file__', '?')}, version {getattr(module, '__version__', '?')}) "
             f"does not speak the {NATIVE_BOUNDARY!r} boundary this lockstep-core expects; "
-            f"it is incomplete or from another release; {INSTALL_HINT}"
+            "it is incomplete or from another release"
         )
-    return NativeCore(setup, module)
+    return module

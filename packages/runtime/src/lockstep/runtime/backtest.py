@@ -18,36 +18,50 @@ the core are stored as inputs, because replay regenerates the rest.
 
 from __future__ import annotations
 
+import hashlib
+import inspect
 import json
 import time
-import traceback
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from importlib import metadata
 from itertools import islice
 from pathlib import Path
 from typing import Any
 
 from lockstep.adapters import Dataset, Feed, instruments_from_setup, load_dataset, merge_feeds
 from lockstep.adapters.data import data_digest
-from lockstep.core import CoreSetup, build_core, canonical_json, resolve_backend
+from lockstep.adapters.feeds.skiplimit import DEFAULT_MAX_SKIP_SHARE, SkipShare, limit_skips
+from lockstep.core import CoreSetup, SetupError, build_core, canonical_json, resolve_backend
 from lockstep.core.block import WakeSpec
-from lockstep.runtime.context import Context
+from lockstep.runtime.blame import Blame
+from lockstep.runtime.context import Context, unfit_value
+from lockstep.runtime.day_orders import DayOrderWatch
 from lockstep.runtime.errors import StrategyError
 from lockstep.runtime.ledger import Ledger
-from lockstep.runtime.metrics import EquityCurve, EquityPoint, Metrics, compute_metrics
+from lockstep.runtime.metrics import EquityPoint, Metrics
 from lockstep.runtime.params import to_json
+from lockstep.runtime.seal import SEAL_KEY, make_seal
 from lockstep.runtime.store import RunStore
 from lockstep.runtime.strategy import Strategy
-from lockstep.runtime.trades import Trade, TradeBook
+from lockstep.runtime.summary import rejection_warning
+from lockstep.runtime.tally import Tally, TallyResult
+from lockstep.runtime.trades import Trade
+from lockstep.runtime.versions import distribution_versions
 from lockstep.runtime.views import Event, Fill, OrderUpdate
 
 DataSource = Dataset | str | Path | Sequence[Feed]
-DISTRIBUTIONS = ("lockstep-contracts", "lockstep-core", "lockstep-adapters", "lockstep-runtime")
 MAX_REACTION_ROUNDS = 100
 """Intent batches a strategy may send in reaction to its own reports within one time step."""
 DEFAULT_CHECKPOINT_EVERY = 10_000
+TRACE_MODES = ("full", "checkpoints")
+"""What a run store keeps of the trace. ``full``: every record, so a replay
+names the first record that differs and tools can read the trace without a
+core. ``checkpoints``: the inputs, the periodic checkpoints and the final
+hashes; ``replay verify`` still regenerates every record and checks the
+checkpoints, the trace head hash (which chains every record), the final state
+and every result, but it can place a difference only between two
+checkpoints, and reading the trace means replaying it."""
 BLOCK_SIZE = 4096
 """Feed items handed to the core per step_block call at most (bounds memory, not crossings)."""
 
@@ -71,12 +85,16 @@ class BacktestResult:
     metrics: Metrics
     trades: tuple[Trade, ...]
     equity: tuple[EquityPoint, ...]
+    derived: TallyResult
+    """Everything above that the trace determines, as verify recomputes it."""
     skipped: tuple[dict[str, object], ...]
     elapsed_seconds: float
     store_path: Path | None = None
     setup: Mapping[str, Any] = field(default_factory=dict)
     crossings: int | None = None
     """Calls into the native core (None on the Python backend, which has no boundary)."""
+    warnings: tuple[str, ...] = ()
+    """Things the run did that are legal but almost certainly not what the author meant."""
 
     @property
     def bars_per_second(self) -> float:
@@ -87,17 +105,7 @@ class BacktestResult:
         return {
             "final_state_hash": self.final_state_hash,
             "last_hash": self.last_hash,
-            "counts": {
-                "inputs": self.inputs,
-                "records": self.records,
-                "bars": self.bars,
-                "intent_batches": self.intent_batches,
-                "intents": self.intents,
-                "rejected_intents": self.rejected_intents,
-            },
-            "metrics": self.metrics.to_dict(),
-            "trades": [t.to_dict() for t in self.trades],
-            "equity": [[p.time, p.equity, p.exposed] for p in self.equity],
+            **self.derived.to_results(self.inputs),
             "skipped": list(self.skipped),
             "timing": {
                 "elapsed_seconds": self.elapsed_seconds,
@@ -116,6 +124,9 @@ def run_backtest(
     checkpoint_every: int = DEFAULT_CHECKPOINT_EVERY,
     overwrite: bool = False,
     skip_policy: str = "fail",
+    trace: str = "full",
+    max_skip_share: SkipShare = DEFAULT_MAX_SKIP_SHARE,
+    warn_rejected_share: float | None = None,
 ) -> BacktestResult:
     """Run ``strategy`` over ``data`` on a fresh core built from ``setup``.
 
@@ -127,27 +138,43 @@ def run_backtest(
     :class:`RunStore`; ``None`` keeps nothing but the returned result.
     ``skip_policy`` applies to feeds the runtime opens for a data set (``"skip"``
     drops malformed rows, counted in ``result.skipped`` and the store).
+    ``max_skip_share`` (0 to 1, default 1 %) applies to every feed: one that
+    skips more of its rows fails the run with a ``too_many_skipped``
+    :class:`~lockstep.adapters.FeedError` when it ends, before any result.
+    Rejected intents add a warning to ``result.warnings`` when more than
+    ``warn_rejected_share`` of them were rejected, or (by default) when any
+    was and no order ever filled.
+    ``trace`` is what the store keeps of the trace: ``"full"`` (every record)
+    or ``"checkpoints"`` (inputs, checkpoints and the final hashes only; see
+    :data:`TRACE_MODES`).
     """
-    feeds, data_name = _feeds(data, skip_policy)
+    if trace not in TRACE_MODES:
+        raise ValueError(f"trace must be one of {', '.join(TRACE_MODES)}, not {trace!r}")
+    feeds, data_name = _feeds(data, skip_policy, max_skip_share)
     normalized = json.loads(json.dumps(CoreSetup.from_dict(setup).raw))
+    _check_cash(normalized)
     core = build_core(normalized, backend=engine)
     backend = str(getattr(core, "backend", resolve_backend(engine)))
     digest = data_digest(feeds)
+    prints = [f.fingerprint() for f in feeds]
     run_store = _open_store(store, overwrite)
     run = _Run(strategy, core, normalized, run_store, checkpoint_every)
+    run.keep_records = trace == "full"
     meta = {
         "strategy": f"{type(strategy).__module__}:{type(strategy).__qualname__}",
         "strategy_id": strategy.strategy_id,
+        "strategy_source": strategy_source(type(strategy)),
         "params": to_json(strategy.param_values),
         "engine": backend,
         "versions": _versions(),
-        "data": {"name": data_name, "feeds": [f.name for f in feeds]},
+        "data": {"name": data_name, "feeds": [f.name for f in feeds], "fingerprints": prints},
         "data_digest": digest,
         "setup": normalized,
         "started": _now(),
         "finished": None,
         "error": None,
         "store_schema": 1,
+        "trace": trace,
     }
     started = time.perf_counter()
     try:
@@ -157,7 +184,10 @@ def run_backtest(
         run.feed_all(merge_feeds(feeds))
         run.stop()
         elapsed = time.perf_counter() - started
-        curve = run.curve
+        derived = run.tally.finish()
+        rejected = rejection_warning(derived.to_results(run.inputs), warn_rejected_share)
+        if rejected is not None:
+            run.warnings.append(rejected)
         result = BacktestResult(
             strategy_id=strategy.strategy_id,
             strategy=str(meta["strategy"]),
@@ -166,25 +196,30 @@ def run_backtest(
             data=data_name,
             data_digest=digest,
             inputs=run.inputs,
-            records=run.records,
-            bars=run.bars,
-            intent_batches=run.batches,
-            intents=run.intent_count,
-            rejected_intents=run.rejected,
+            records=derived.counts["records"],
+            bars=derived.counts["bars"],
+            intent_batches=derived.counts["intent_batches"],
+            intents=derived.counts["intents"],
+            rejected_intents=derived.counts["rejected_intents"],
             final_state_hash=core.state_hash(),
             last_hash=run.ledger.last_hash,
-            metrics=compute_metrics(curve, run.book.trades),
-            trades=tuple(run.book.trades),
-            equity=tuple(curve.points),
+            metrics=derived.metrics,
+            trades=derived.trades,
+            equity=derived.equity,
+            derived=derived,
             skipped=tuple(f.skip_report.to_dict() for f in feeds),
             elapsed_seconds=elapsed,
             store_path=run_store.path if run_store is not None else None,
             setup=normalized,
             crossings=getattr(core, "crossings", None),
+            warnings=tuple(run.warnings),
         )
         if run_store is not None:
             run.final_checkpoint()
-            run_store.finish(result.results(), {"finished": _now()})
+            finished = {"finished": _now()}
+            results = result.results()
+            results[SEAL_KEY] = make_seal({**meta, **finished}, results)
+            run_store.finish(results, finished)
     except BaseException as err:
         if run_store is not None:
             run_store.fail(f"{type(err).__name__}: {err}", {"finished": _now()})
@@ -220,8 +255,10 @@ class _Run:
                 )
         self.ledger = Ledger(setup, history=max(1, strategy.history))
         self.ctx = Context(self.sid, self.ledger, instruments, core)
-        self.curve = EquityCurve(self.ledger)
-        self.book = TradeBook()
+        self.tally = Tally(setup, self.ledger)
+        self.blame = Blame(type(strategy))
+        self.day_orders = DayOrderWatch(self.sid)
+        self.warnings: list[str] = []
         cls = type(strategy)
         self.wants_fill = cls.on_fill is not Strategy.on_fill
         self.wants_order = cls.on_order is not Strategy.on_order
@@ -233,8 +270,8 @@ class _Run:
             transitions=self.wants_order,
             strategy_id=self.sid,
         )
-        self.inputs = self.records = self.bars = 0
-        self.batches = self.intent_count = self.rejected = 0
+        self.inputs = self.batches = 0
+        self.keep_records = True
         self._since_checkpoint = 0
         self._last_checkpoint = 0
 
@@ -271,16 +308,16 @@ class _Run:
     ) -> None:
         """Everything the loop does for one committed feed item (wake only if it may)."""
         self._record(item, records)
-        self.bars += len(item["events"]) if item["kind"] == "event_group" else 1
         if wake:
             self._react(self._wakes(records))
-        self.curve.sample(self.ledger.clock)
         self._step_done()
 
     def stop(self) -> None:
         self.ctx._begin_wake()
         self.ctx._accepting = False
         self._call("on_stop", None)
+        if day_warning := self.day_orders.warning():
+            self.warnings.append(day_warning)
 
     def final_checkpoint(self) -> None:
         if self.store is not None and self.ledger.last_seq_id != self._last_checkpoint:
@@ -294,17 +331,16 @@ class _Run:
         return records
 
     def _record(self, item: Mapping[str, Any], records: list[dict[str, Any]]) -> None:
-        """Store, ledger and trade book bookkeeping for one committed item."""
+        """Store and tally (ledger, trades, counts, equity) bookkeeping for one committed item."""
         self.inputs += 1
         if self.store is not None:
             # Items are the runtime's own (feeds give ints; batches were float-checked).
             self.store.add_input(item, checked=False)
-            self.store.add_records(records)
+            if self.keep_records:
+                self.store.add_records(records)
         for record in records:
-            self.ledger.apply(record)
-            for fill in record["fills"]:
-                self.book.on_fill(fill, self.ledger.clock)
-        self.records += len(records)
+            self.tally.add(record)
+        self.day_orders.observe(records)
         self._since_checkpoint += len(records)
 
     def _react(self, wakes: list[tuple[str, object]]) -> None:
@@ -341,7 +377,6 @@ class _Run:
                 f"strategy {self.sid} produced an intent with a float; the core takes integers "
                 "(fixed-point units) only: use ctx.buy/ctx.sell with ints or decimal strings"
             ) from None
-        self.intent_count += len(intents)
         records = self._commit(batch)
         return self._wakes(records)
 
@@ -376,10 +411,8 @@ class _Run:
                 when = item["ts"]
                 if item["strategy_id"] == self.sid:
                     for outcome in rec["intent_outcomes"]:
-                        if outcome["outcome"] == "rejected":
-                            self.rejected += 1
-                            if self.wants_order:
-                                out.append(("on_order", _rejection(seq_id, when, outcome)))
+                        if outcome["outcome"] == "rejected" and self.wants_order:
+                            out.append(("on_order", _rejection(seq_id, when, outcome)))
             if self.wants_fill:
                 for f in rec["fills"]:
                     if self.ctx._is_own(f["order_id"]):
@@ -397,11 +430,16 @@ class _Run:
         method = getattr(self.strategy, callback)
         try:
             returned = method(self.ctx) if view is None else method(self.ctx, view)
-        except StrategyError:
+        except StrategyError as err:
+            # Raised on purpose (often by ctx, for an argument): same object, strategy line added.
+            named = str(err).startswith((f"strategy {self.sid} ", f"strategy {self.sid}:"))
+            prefix = "" if named else f"strategy {self.sid} in {callback}: "
+            err.args = (f"{prefix}{err}{self.blame.where(err)}",)
             raise
         except Exception as err:
             raise StrategyError(
-                f"strategy {self.sid} raised {type(err).__name__} in {callback}: {err}{_where(err)}"
+                f"strategy {self.sid} raised {type(err).__name__} in {callback}: "
+                f"{err}{self.blame.where(err)}"
             ) from err
         if returned is None:
             return
@@ -417,6 +455,14 @@ class _Run:
                 raise StrategyError(
                     f"strategy {self.sid}: {callback} returned a {type(intent).__name__} "
                     "where an intent dict was expected"
+                )
+            if (unfit := unfit_value(intent)) is not None:
+                code = getattr(method, "__code__", None)
+                at = f" (defined at {code.co_filename}:{code.co_firstlineno})" if code else ""
+                raise StrategyError(
+                    f"strategy {self.sid}: {callback}{at} returned an intent with {unfit}; "
+                    "the core takes ints (fixed-point units) only: convert with "
+                    "ctx.price/ctx.qty or ctx.round_price/ctx.round_qty"
                 )
             self.ctx._record(dict(intent))
 
@@ -443,22 +489,14 @@ def _fill(seq_id: int, when: int, f: Mapping[str, Any]) -> Fill:
     )
 
 
-def _where(err: BaseException) -> str:
-    """`` (at file:line)`` of the innermost frame of the traceback, if any."""
-    frames = traceback.extract_tb(err.__traceback__)
-    if not frames:
-        return ""
-    last = frames[-1]
-    return f" (at {last.filename}:{last.lineno})"
-
-
-def _feeds(data: DataSource, skip_policy: str) -> tuple[list[Feed], str]:
+def _feeds(data: DataSource, skip_policy: str, max_skip_share: SkipShare) -> tuple[list[Feed], str]:
+    """The run's feeds, each held to the skipped-row limit (whoever built it)."""
     if isinstance(data, str | Path):
         data = load_dataset(data)
     if isinstance(data, Dataset):
-        return data.feeds(skip_policy=skip_policy), data.name
+        return limit_skips(data.feeds(skip_policy=skip_policy), max_skip_share), data.name
     feeds = list(data)
-    return feeds, ", ".join(f.name for f in feeds)
+    return limit_skips(feeds, max_skip_share), ", ".join(f.name for f in feeds)
 
 
 def _open_store(store: RunStore | str | Path | None, overwrite: bool) -> RunStore | None:
@@ -468,14 +506,43 @@ def _open_store(store: RunStore | str | Path | None, overwrite: bool) -> RunStor
 
 
 def _versions() -> dict[str, str | None]:
-    out: dict[str, str | None] = {}
-    for name in DISTRIBUTIONS:
-        try:
-            out[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            out[name] = None
-    return out
+    return distribution_versions()
 
 
 def _now() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def strategy_source(cls: type) -> dict[str, str | None]:
+    """Where a strategy class's code lives and the sha256 of that file, for the run's seal.
+
+    ``path`` and ``sha256`` are None for a class without a source file (defined
+    in an interactive session): such a run says so rather than naming nothing.
+    """
+    try:
+        source = inspect.getsourcefile(cls)
+    except TypeError:
+        source = None
+    if source is None or not Path(source).is_file():
+        return {"path": None, "sha256": None}
+    path = Path(source).resolve()
+    return {"path": str(path), "sha256": hashlib.sha256(path.read_bytes()).hexdigest()}
+
+
+def _check_cash(setup: Mapping[str, Any]) -> None:
+    """Refuse a backtest that starts with nothing (or a debt) in the currency it reports in.
+
+    The same rule as :func:`lockstep.adapters.check_starting_cash`, for setups
+    built by hand or by the Backtrader layer: returns and drawdowns are measured
+    against the starting equity, so from zero they would read as a flat 0 %.
+    """
+    cash: Mapping[str, int] = setup.get("starting_cash") or {}
+    first = setup["currencies"][0]["code"]
+    negative = sorted(code for code, units in cash.items() if units < 0)
+    if cash.get(first, 0) <= 0 or negative:
+        which = negative[0] if negative else first
+        raise SetupError(
+            "$.starting_cash",
+            f"a backtest needs starting cash above 0 in {first} and none below 0; "
+            f"{which} starts at {cash.get(which, 0)} money units",
+        )

@@ -2,7 +2,8 @@
 
 Exit codes:
   0  success
-  1  verification failed (replay diverged, or the run is not complete)
+  1  verification failed (replay diverged, a result or sealed field differs, the data
+     files differ, or the run is not complete); report or runs show of such a run
   2  bad input or usage (unknown strategy or data, bad parameter, malformed data,
      invalid setup, unreadable run store, strategy code that raised, bad config
      file, extension that failed under --strict-extensions, missing optional package)
@@ -17,14 +18,16 @@ import argparse
 import os
 import sys
 import traceback
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from fractions import Fraction
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from lockstep.adapters import Dataset, DatasetError, list_datasets, load_dataset, setup_for
+from lockstep.adapters.data import check_starting_cash
 from lockstep.adapters.feeds.columnar import MissingDependencyError
+from lockstep.adapters.feeds.skiplimit import DEFAULT_MAX_SKIP_SHARE, skip_share
 from lockstep.core import (
     BACKENDS,
     CoreFailed,
@@ -36,7 +39,7 @@ from lockstep.core import (
     resolve_backend,
 )
 from lockstep.core.backend import ENV_VAR
-from lockstep.runtime.backtest import run_backtest
+from lockstep.runtime.backtest import TRACE_MODES, run_backtest
 from lockstep.runtime.config import RunConfig, load_config
 from lockstep.runtime.errors import StoreError, StrategyError
 from lockstep.runtime.extensions import (
@@ -46,16 +49,23 @@ from lockstep.runtime.extensions import (
     extension_directories,
     load_extensions,
 )
+from lockstep.runtime.outdir import check_report_dir, default_out_dir, set_aside_unfinished
 from lockstep.runtime.params import parse_assignments
 from lockstep.runtime.progress import Progress, expected_events, progress_enabled
 from lockstep.runtime.registry import builtin_strategies, load_strategy_class
-from lockstep.runtime.replay import verify_run
 from lockstep.runtime.report import chart_available, write_report
 from lockstep.runtime.sinks import RunResults, Sink
 from lockstep.runtime.store import RunStore
 from lockstep.runtime.strategy import Strategy
 from lockstep.runtime.summary import format_rows, summary_rows
 from lockstep.runtime.trades import write_trades_csv
+from lockstep.runtime.verification import (
+    VerificationStatus,
+    status_of_report,
+    store_status,
+    verify_and_record,
+)
+from lockstep.runtime.versions import ShowVersions
 
 EXIT_OK = 0
 EXIT_VERIFY_FAILED = 1
@@ -97,6 +107,7 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=__doc__.split("\n\n", 1)[1],
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    parser.add_argument("--version", action=ShowVersions)
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     ext = _extension_options()
 
@@ -163,10 +174,15 @@ def build_parser() -> argparse.ArgumentParser:
         "--out",
         type=Path,
         metavar="DIR",
-        help="output directory (default: runs/<strategy>-<UTC time>)",
+        help="output directory (default: runs/<strategy>-<UTC time>-<random suffix>, new for "
+        "every run)",
     )
     switches = (
-        ("--overwrite", "replace an existing DIR/run.db"),
+        (
+            "--overwrite",
+            "replace a complete run in DIR/run.db and another run's report in DIR (a run that "
+            "failed is moved aside to DIR/run.failed-<time>.db without it)",
+        ),
         (
             "--skip-bad-rows",
             "skip malformed data rows instead of failing (every skipped row is counted and "
@@ -181,12 +197,34 @@ def build_parser() -> argparse.ArgumentParser:
     for flag, text in switches:  # tri-state: None means "not given", so a config file decides
         bt.add_argument(flag, action=argparse.BooleanOptionalAction, default=None, help=text)
     bt.add_argument(
+        "--max-skip-share",
+        metavar="FRACTION",
+        help="fail the run when a feed skips more than this share of its rows, from 0 to 1 "
+        "(default 0.01, i.e. 1 %%; 0 allows none, 1 any)",
+    )
+    bt.add_argument(
         "--sink",
         action="append",
         default=[],
         metavar="NAME",
         help="also export the results with this sink (csv, parquet, sqlite, or an extension's; "
         "repeatable)",
+    )
+    bt.add_argument(
+        "--warn-rejected-share",
+        type=float,
+        default=None,
+        metavar="FRACTION",
+        help="warn when more than this share of the strategy's intents is rejected (default: "
+        "warn when any intent is rejected and no order ever fills)",
+    )
+    bt.add_argument(
+        "--trace",
+        choices=TRACE_MODES,
+        default=None,
+        help="what the run store keeps of the trace: every record (full, the default) or only "
+        "inputs, checkpoints and final hashes (checkpoints: a far smaller store; verify still "
+        "regenerates and checks everything, but places a difference only between checkpoints)",
     )
 
     replay = sub.add_parser("replay", help="verify stored runs by replaying them")
@@ -195,7 +233,10 @@ def build_parser() -> argparse.ArgumentParser:
         "verify",
         help="re-apply a run's inputs to a fresh core and compare every record",
         description="Replay RUN.db on a fresh core (no strategy code) and check every record hash, "
-        "checkpoint and the final state hash. Exit 0 when everything matches, 1 otherwise.",
+        "checkpoint and the final state hash; recompute the results (metrics, trades, equity, "
+        "counts) from the verified trace and compare them; check the metadata and timing against "
+        "the run's seal. Every difference is listed with its field. The outcome is recorded in "
+        "the store (runs show and report state it). Exit 0 when everything matches, 1 otherwise.",
     )
     verify.add_argument("run", type=Path, metavar="RUN.db")
     verify.add_argument(
@@ -209,13 +250,25 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="replay on this engine (default: the run's)",
     )
+    verify.add_argument(
+        "--data",
+        metavar="NAME_OR_PATH",
+        help="also check that this data set's files are the ones the run read (their digest)",
+    )
+    verify.add_argument(
+        "--progress",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="show a progress bar on standard error (default: only when the output is a terminal)",
+    )
 
     report = sub.add_parser(
         "report",
         parents=[ext],
         help="write the HTML report, equity chart and trade list of a stored run",
-        description="Write report.html (self-contained: inline CSS, chart embedded), equity.png "
-        "and trades.csv for a complete run. The chart needs matplotlib "
+        description="Verify the run by replay (as replay verify does), then write report.html "
+        "(self-contained: inline CSS, chart embedded, the verification status at the top), "
+        "equity.png and trades.csv for a complete run. The chart needs matplotlib "
         "(pip install 'lockstep-runtime[report]'); --no-chart writes the rest without it.",
     )
     report.add_argument("run", type=Path, metavar="RUN.db")
@@ -224,6 +277,18 @@ def build_parser() -> argparse.ArgumentParser:
     )
     report.add_argument(
         "--no-chart", action="store_true", help="skip the chart (no matplotlib needed)"
+    )
+    report.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace report files in DIR that were written for another run (by default "
+        "they are refused with exit 2; the same run's report is always rewritten)",
+    )
+    report.add_argument(
+        "--unverified",
+        action="store_true",
+        help="write the report even when the run fails verification (it then carries a red "
+        "banner listing what differs); by default such a run is refused with exit 1",
     )
     report.add_argument(
         "--sink",
@@ -237,8 +302,17 @@ def build_parser() -> argparse.ArgumentParser:
     runs_sub = runs.add_subparsers(dest="runs_command", required=True, metavar="COMMAND")
     runs_list = runs_sub.add_parser("list", help="list run stores (*.db) under a directory")
     runs_list.add_argument("directory", type=Path, nargs="?", default=Path("runs"), metavar="DIR")
-    runs_show = runs_sub.add_parser("show", help="show a run's metadata and results")
+    runs_show = runs_sub.add_parser(
+        "show",
+        help="show a run's metadata, results and verification status",
+        description="Show a run's summary, rejected intents by reason, provenance and whether "
+        "it was verified (the last replay verify, re-checked against the run's seal). "
+        "Exit 1 when the run is known to fail verification.",
+    )
     runs_show.add_argument("run", type=Path, metavar="RUN.db")
+    runs_show.add_argument(
+        "--verify", action="store_true", help="verify the run by replay now (and record it)"
+    )
 
     data = sub.add_parser("data", help="data sets and sources")
     data_sub = data.add_subparsers(dest="data_command", required=True, metavar="COMMAND")
@@ -273,6 +347,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     demo.add_argument("--out", type=Path, default=Path("runs") / "demo", help="default: runs/demo")
     demo.add_argument("--engine", choices=BACKENDS, default=None)
+    demo.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace a complete run in DIR that is not an earlier demo (and its report)",
+    )
     return parser
 
 
@@ -285,6 +364,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (InvariantViolation, CoreFailed) as err:
         return _fail(EXIT_INVARIANT, f"invariant violated: {err}")
     except (InputError, SetupError, StrategyError, StoreError, UsageError) as err:
+        if isinstance(err, StrategyError) and os.environ.get("LOCKSTEP_DEBUG"):
+            traceback.print_exc()
         return _fail(EXIT_BAD_INPUT, str(err))
     except LockstepError as err:  # config, extension, missing optional package, ...
         return _fail(EXIT_BAD_INPUT, str(err))
@@ -319,18 +400,18 @@ def _dispatch(args: argparse.Namespace) -> int:
     if args.command == "backtest":
         return _backtest(args)
     if args.command == "replay":
-        return _verify(args.run, args.allow_incomplete, args.engine)
+        return _verify(args)
     if args.command == "report":
         return _report(args)
     if args.command == "runs":
-        return _runs_list(args.directory) if args.runs_command == "list" else _runs_show(args.run)
+        return _runs_list(args.directory) if args.runs_command == "list" else _runs_show(args)
     if args.command == "data":
         return _data_list(_extensions(args))
     if args.command == "strategies":
         return _strategies_list(_extensions(args))
     if args.command == "extensions":
         return _extensions_list(args)
-    return _demo(args.out, args.engine)
+    return _demo(args.out, args.engine, args.overwrite)
 
 
 # --------------------------------------------------------------------------- extensions
@@ -399,6 +480,7 @@ class _Settings:
     out: Path | None = None
     overwrite: bool = False
     skip_bad_rows: bool = False
+    max_skip_share: Fraction = DEFAULT_MAX_SKIP_SHARE
     sinks: list[str] = field(default_factory=list)
     report: bool = True
     progress: bool | None = None
@@ -427,6 +509,17 @@ def _settings(args: argparse.Namespace, cfg: RunConfig) -> _Settings:
         resolve_backend(engine)
     except ValueError as err:
         raise UsageError(str(err)) from None
+    # Refused here to name the flag (setup_for and run_backtest would refuse them too);
+    # the config file's values were checked when it was loaded.
+    if args.cash is not None:
+        try:
+            check_starting_cash(args.cash)
+        except ValueError as err:
+            raise UsageError(f"--cash {err}") from None
+    try:
+        share = None if args.max_skip_share is None else skip_share(args.max_skip_share)
+    except ValueError as err:
+        raise UsageError(f"--max-skip-share {err}") from None
     return _Settings(
         strategy=strategy,
         data=data,
@@ -439,6 +532,7 @@ def _settings(args: argparse.Namespace, cfg: RunConfig) -> _Settings:
         out=_first(None, args.out, cfg.out),
         overwrite=_first(False, args.overwrite, cfg.overwrite),
         skip_bad_rows=_first(False, args.skip_bad_rows, cfg.skip_bad_rows),
+        max_skip_share=_first(DEFAULT_MAX_SKIP_SHARE, share, cfg.max_skip_share),
         sinks=list(args.sink) or list(cfg.sinks),
         report=_first(True, args.report, cfg.report),
         progress=_first(None, args.progress, cfg.progress),
@@ -507,10 +601,9 @@ def _backtest(args: argparse.Namespace) -> int:
         fee_ppm=settings.fee_ppm,
         participation_bps=settings.participation_bps,
     )
-    out: Path = settings.out or Path("runs") / (
-        f"{strategy.strategy_id}-{datetime.now(UTC).strftime('%Y%m%d-%H%M%S')}"
-    )
+    out: Path = settings.out or default_out_dir(strategy.strategy_id)
     db = out / "run.db"
+    _make_room(db, overwrite=settings.overwrite)
     data: Dataset = dataset
     progress = None
     if progress_enabled(settings.progress):
@@ -525,6 +618,9 @@ def _backtest(args: argparse.Namespace) -> int:
             store=db,
             overwrite=settings.overwrite,
             skip_policy="skip" if settings.skip_bad_rows else "fail",
+            max_skip_share=settings.max_skip_share,
+            trace=args.trace or "full",
+            warn_rejected_share=args.warn_rejected_share,
         )
     finally:
         if progress is not None:
@@ -538,6 +634,8 @@ def _backtest(args: argparse.Namespace) -> int:
     )
     with RunStore.open(db) as store:
         print(format_rows(summary_rows(store.meta(), store.results())))
+    for warning in result.warnings:
+        print(f"lockstep: warning: {warning}", file=sys.stderr)
     for report in result.skipped:
         if report["total"]:
             print(
@@ -555,8 +653,29 @@ def _backtest(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _write_report(run: RunResults, out: Path, *, chart: bool, chart_note: bool = False) -> None:
-    files = write_report(run, out, chart=chart)
+def _make_room(
+    db: Path, *, overwrite: bool, replaceable: Callable[[Mapping[str, Any]], bool] | None = None
+) -> None:
+    """Before a run: set a failed run aside, refuse to replace a complete run or another
+    run's report (see lockstep.runtime.outdir), so nothing is computed only to be refused."""
+    moved = set_aside_unfinished(db, overwrite=overwrite, replaceable=replaceable)
+    if moved is not None:
+        print(
+            f"lockstep: note: {db} held a run that did not complete; moved it to {moved}",
+            file=sys.stderr,
+        )
+    check_report_dir(db.parent, db, None, overwrite=overwrite)
+
+
+def _write_report(
+    run: RunResults,
+    out: Path,
+    *,
+    chart: bool,
+    chart_note: bool = False,
+    verification: VerificationStatus | None = None,
+) -> None:
+    files = write_report(run, out, chart=chart, verification=verification)
     if files.chart is not None:
         print(f"chart           {files.chart}")
     elif chart_note:
@@ -587,8 +706,20 @@ def _report(args: argparse.Namespace) -> int:
     sinks = _sinks(args.sink, registry) if registry is not None else []
     run = RunResults.load(args.run)
     out: Path = args.out or args.run.parent
+    check_report_dir(out, run.path, run.results.get("final_state_hash"), overwrite=args.overwrite)
+    checked, _ = verify_and_record(args.run)
+    verification = status_of_report(checked)
+    print(f"verification    {verification.summary}")
+    if not checked.ok:
+        print(checked, file=sys.stderr)
+        if not args.unverified:
+            return _fail(
+                EXIT_VERIFY_FAILED,
+                f"{args.run} fails verification, so no report was written "
+                "(--unverified writes one with a banner saying so)",
+            )
     try:
-        _write_report(run, out, chart=not args.no_chart)
+        _write_report(run, out, chart=not args.no_chart, verification=verification)
     except MissingDependencyError as err:
         raise UsageError(f"{err} (or pass --no-chart for a report without the chart)") from None
     print(f"trade list      {out / 'trades.csv'}")
@@ -596,20 +727,45 @@ def _report(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _demo(out: Path, engine: str | None) -> int:
-    from lockstep.runtime.demo import run_demo
+def _demo(out: Path, engine: str | None, overwrite: bool) -> int:
+    from lockstep.runtime.demo import is_demo_run, run_demo
 
+    _make_room(out / "run.db", overwrite=overwrite, replaceable=is_demo_run)
     report = run_demo(out, engine=engine)
     if report.ok:
         _write_report(
-            RunResults.load(out / "run.db"), out, chart=chart_available(), chart_note=True
+            RunResults.load(out / "run.db"),
+            out,
+            chart=chart_available(),
+            chart_note=True,
+            verification=status_of_report(report),
         )
     return EXIT_OK if report.ok else EXIT_VERIFY_FAILED
 
 
-def _verify(run: Path, allow_incomplete: bool, engine: str | None) -> int:
-    report = verify_run(run, allow_incomplete=allow_incomplete, backend=engine)
+def _verify(args: argparse.Namespace) -> int:
+    progress = None
+    if progress_enabled(args.progress):
+        with RunStore.open(args.run) as store:
+            total = store.counts()["inputs"]
+        progress = Progress(total, label="verify")
+    try:
+        report, recorded = verify_and_record(
+            args.run,
+            allow_incomplete=args.allow_incomplete,
+            backend=args.engine,
+            data=args.data,
+            on_progress=progress.advance if progress is not None else None,
+        )
+    finally:
+        if progress is not None:
+            progress.close()
     print(report)
+    if not recorded and not report.refused:
+        print(
+            f"lockstep: note: {args.run} is not writable; this verification was not recorded",
+            file=sys.stderr,
+        )
     return EXIT_OK if report.ok else EXIT_VERIFY_FAILED
 
 
@@ -644,10 +800,16 @@ def _runs_list(directory: Path) -> int:
     return EXIT_OK
 
 
-def _runs_show(run: Path) -> int:
+def _runs_show(args: argparse.Namespace) -> int:
+    run: Path = args.run
+    if args.verify:
+        verify_and_record(run)
     with RunStore.open(run) as store:
         meta, results, counts = store.meta(), store.results(), store.counts()
+        verification = store_status(store)
     rows = summary_rows(meta, results)
+    rows.insert(0, ("verification", verification.summary))
+    rows += [(" ", problem) for problem in verification.problems]
     rows += [
         ("started", str(meta.get("started"))),
         ("finished", str(meta.get("finished"))),
@@ -664,7 +826,7 @@ def _runs_show(run: Path) -> int:
     if meta.get("error"):
         rows.append(("error", str(meta["error"])))
     print(format_rows(rows))
-    return EXIT_OK
+    return EXIT_VERIFY_FAILED if verification.state in ("failed", "changed") else EXIT_OK
 
 
 def _data_list(registry: Extensions) -> int:

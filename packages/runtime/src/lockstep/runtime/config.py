@@ -9,11 +9,15 @@ because a typo silently ignored would run a different backtest than the one
 written down.
 
 Decimals are read exactly (TOML floats become ``Decimal``), so ``cash =
-100000.50`` is the amount written. Relative paths (``out``, ``extensions``,
-and ``strategy``/``data`` values that look like paths: containing a slash,
-starting with ``.`` or ending in ``.py``) are relative to the config file's
-directory, so the file works from any working directory; bare names
-(``sma_cross``, ``daily``) stay names.
+100000.50`` is the amount written and ``max_skip_share = 0.05`` is exactly
+5 %. Values the run would refuse anyway (cash that is not above zero, a
+share outside 0..1) are refused here, so the message names the file and key
+rather than a setup path the user never wrote.
+
+Relative paths (``out``, ``extensions``, and ``strategy``/``data`` values
+that look like paths: containing a slash, starting with ``.`` or ending in
+``.py``) are relative to the config file's directory, so the file works from
+any working directory; bare names (``sma_cross``, ``daily``) stay names.
 """
 
 from __future__ import annotations
@@ -24,9 +28,12 @@ import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
+from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
+from lockstep.adapters import skip_share
+from lockstep.adapters.data import check_starting_cash
 from lockstep.core import BACKENDS, LockstepError
 
 KEYS: dict[str, str] = {
@@ -41,6 +48,7 @@ KEYS: dict[str, str] = {
     "out": "output directory",
     "overwrite": "replace an existing run.db",
     "skip_bad_rows": "skip malformed data rows (counted and reported)",
+    "max_skip_share": "the largest share of a feed's rows that may be skipped (0.01 is 1 %)",
     "extensions": "a list of extension directories",
     "strict_extensions": "fail when any extension fails to load",
     "sinks": "a list of result sink names",
@@ -71,6 +79,7 @@ class RunConfig:
     out: Path | None = None
     overwrite: bool | None = None
     skip_bad_rows: bool | None = None
+    max_skip_share: Fraction | None = None
     extensions: tuple[Path, ...] = ()
     strict_extensions: bool | None = None
     sinks: tuple[str, ...] = ()
@@ -116,13 +125,14 @@ def parse_config(raw: Mapping[str, Any], source: Path) -> RunConfig:
         params=check.table(raw, "params"),
         data=None if data is None else _maybe_path(data, base),
         data_options=check.table(raw, "data_options"),
-        cash=check.amount(raw, "cash"),
+        cash=check.cash(raw, "cash"),
         fee_ppm=check.integer(raw, "fee_ppm"),
         participation_bps=check.integer(raw, "participation_bps"),
         engine=engine,
         out=None if out is None else base / out,
         overwrite=check.flag(raw, "overwrite"),
         skip_bad_rows=check.flag(raw, "skip_bad_rows"),
+        max_skip_share=check.share(raw, "max_skip_share"),
         extensions=tuple(base / p for p in check.texts(raw, "extensions")),
         strict_extensions=check.flag(raw, "strict_extensions"),
         sinks=tuple(check.texts(raw, "sinks")),
@@ -179,6 +189,24 @@ class _Checker:
         if isinstance(value, bool) or not isinstance(value, int | Decimal | str):
             raise self._bad(key, "a number or a decimal string", value)
         return _text(value)
+
+    def cash(self, raw: Mapping[str, Any], key: str) -> str | None:
+        text = self.amount(raw, key)
+        if text is not None:
+            try:
+                check_starting_cash(text)
+            except ValueError as err:
+                raise ConfigError(f"{self.source}: key {key!r} {err}") from None
+        return text
+
+    def share(self, raw: Mapping[str, Any], key: str) -> Fraction | None:
+        text = self.amount(raw, key)
+        if text is None:
+            return None
+        try:
+            return skip_share(text)
+        except ValueError as err:
+            raise ConfigError(f"{self.source}: key {key!r} {err}") from None
 
     def table(self, raw: Mapping[str, Any], key: str) -> dict[str, str]:
         value = raw.get(key, {})

@@ -10,25 +10,34 @@ core validates it (ADR 0009).
 
 Numbers: ints are the core's fixed-point units (price units, size units, money
 units); strings and Decimals are decimal amounts, converted exactly with
-:func:`lockstep.core.to_fixed` or refused.
+:func:`lockstep.core.to_fixed` or refused. Floats are refused where an intent is
+recorded, at the strategy's own line, because a float that is not exactly on
+the grid would otherwise surface as a rejection far from its cause;
+``round_price``/``round_qty`` are the one place that takes them, since putting
+an approximate number on the grid is exactly what they are for.
 """
 
 from __future__ import annotations
 
+import math
+import numbers
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
+from fractions import Fraction
 from types import MappingProxyType
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 from lockstep.adapters import InstrumentSpec
+from lockstep.core import FixedPointError, from_fixed, to_fixed
 from lockstep.core import fixedpoint as fp
-from lockstep.core import from_fixed, to_fixed
 from lockstep.runtime.errors import StrategyError
 from lockstep.runtime.ledger import Ledger
 from lockstep.runtime.views import Bar, OrderView
 
 Number = int | str | Decimal
+RoundMode = Literal["down", "up", "nearest"]
+ROUND_MODES: tuple[str, ...] = ("down", "up", "nearest")
 
 
 class CoreReader(Protocol):
@@ -198,11 +207,47 @@ class Context:
 
     def price(self, instrument: str, value: Number) -> int:
         """A price in price units (ints pass through)."""
-        return _fixed(value, self.instrument(instrument).price_precision)
+        return self._price(instrument, value, "ctx.price", "value")
 
     def qty(self, instrument: str, value: Number) -> int:
         """A quantity in size units (ints pass through)."""
-        return _fixed(value, self.instrument(instrument).size_precision)
+        return self._qty(instrument, value, "ctx.qty", "value")
+
+    def round_price(self, instrument: str, value: Number | float, mode: RoundMode) -> int:
+        """``value`` put on the instrument's tick grid, in price units.
+
+        A strategy that computes a price (a percentage off the close, a level
+        from a float indicator) almost never lands on the tick, and the core
+        rejects an off-tick price (``PRICE_OFF_TICK``) rather than guess which
+        way the strategy meant. The mode makes that choice explicit:
+        ``"down"`` (toward minus infinity, the cautious side for a buy limit),
+        ``"up"`` (toward plus infinity, for a sell limit), or ``"nearest"``
+        (a value exactly halfway between two ticks goes to the even multiple
+        of the tick, like Python's ``round`` and :mod:`decimal`, so a series
+        of halfway values does not drift one way).
+
+        ``value`` is an int in price units, a decimal string or Decimal
+        amount (any number of decimals), or a float amount, read through its
+        shortest repr so ``101.37`` is 101.37 and not the binary value next to
+        it. The result is an int in price units, the form every price the
+        context hands out has, and ``ctx.buy``/``ctx.sell`` take it as is.
+        """
+        spec = self.instrument(instrument)
+        return _on_grid(
+            value, spec.price_precision, spec.tick_size, mode, f"ctx.round_price({instrument!r})"
+        )
+
+    def round_qty(self, instrument: str, value: Number | float, mode: RoundMode) -> int:
+        """``value`` put on the instrument's lot grid, in size units.
+
+        The same rules as :meth:`round_price`, with the lot size for the tick:
+        ``"down"`` is what sizing from a budget wants (never more than it
+        pays for), and a result of 0 means less than one lot.
+        """
+        spec = self.instrument(instrument)
+        return _on_grid(
+            value, spec.size_precision, spec.lot_size, mode, f"ctx.round_qty({instrument!r})"
+        )
 
     def price_decimal(self, instrument: str, value: int) -> Decimal:
         return self.instrument(instrument).price_decimal(value)
@@ -268,18 +313,39 @@ class Context:
         """Record a replace (new total quantity and prices) of one of this strategy's orders."""
         order = self.order(order_id)
         inst = order.instrument if order else None
+        call = "ctx.replace"
+        price: int | None = None
+        stop_price: int | None = None
+        if inst is None:  # not an order of this run: the core rejects the intent with a reason
+            new_qty = _fixed(qty, 0, call, "qty")
+        else:
+            new_qty = self._qty(inst, qty, call, "qty")
+            price = None if limit is None else self._price(inst, limit, call, "limit")
+            stop_price = None if stop is None else self._price(inst, stop, call, "stop")
         self._record(
             {
                 "type": "replace_order",
                 "client_order_id": order_id,
-                "qty": self.qty(inst, qty) if inst else _fixed(qty, 0),
-                "price": None if limit is None or inst is None else self.price(inst, limit),
-                "stop_price": None if stop is None or inst is None else self.price(inst, stop),
+                "qty": new_qty,
+                "price": price,
+                "stop_price": stop_price,
             }
         )
 
     def submit(self, intent: Mapping[str, Any]) -> None:
-        """Record a raw intent dict (any type the core knows), as given."""
+        """Record a raw intent dict (any type the core knows), as given.
+
+        A float (or anything else the core cannot take) is refused here, at the
+        strategy's line, rather than when the batch is sent after the callback
+        returned.
+        """
+        unfit = unfit_value(intent)
+        if unfit is not None:
+            raise StrategyError(
+                f"ctx.submit: the intent has {unfit}; the core takes ints "
+                "(fixed-point units) only: convert with ctx.price/ctx.qty, or "
+                "ctx.round_price/ctx.round_qty for a computed value"
+            )
         self._record(dict(intent))
 
     def _place(
@@ -292,6 +358,7 @@ class Context:
         tif: str,
         order_id: str | None,
     ) -> str:
+        call = f"ctx.{side}"
         spec = self.instrument(instrument)
         if limit is not None and stop is not None:
             order_type = "stop_limit"
@@ -313,19 +380,141 @@ class Context:
                 "side": side,
                 "order_type": order_type,
                 "time_in_force": tif,
-                "qty": self.qty(instrument, qty),
-                "price": None if limit is None else self.price(instrument, limit),
-                "stop_price": None if stop is None else self.price(instrument, stop),
+                "qty": self._qty(instrument, qty, call, "qty"),
+                "price": None if limit is None else self._price(instrument, limit, call, "limit"),
+                "stop_price": None if stop is None else self._price(instrument, stop, call, "stop"),
             }
         )
         return order_id
 
+    def _price(self, instrument: str, value: Number, call: str, name: str) -> int:
+        spec = self.instrument(instrument)
+        return _fixed(value, spec.price_precision, call, name, ("round_price", instrument))
 
-def _fixed(value: Number, precision: int) -> int:
-    if isinstance(value, bool | float):
+    def _qty(self, instrument: str, value: Number, call: str, name: str) -> int:
+        spec = self.instrument(instrument)
+        return _fixed(value, spec.size_precision, call, name, ("round_qty", instrument))
+
+
+def _fixed(
+    value: object,
+    precision: int,
+    call: str,
+    name: str,
+    grid: tuple[str, str] | None = None,
+) -> int:
+    """``value`` in fixed-point units, or a StrategyError that says how to write it instead.
+
+    ``grid`` is the rounding helper and instrument to suggest when the value
+    cannot be exact (a float) or is not (too many decimals).
+    """
+    units = "units" if grid is None else "price units" if grid[0] == "round_price" else "size units"
+    forms = f"pass ints ({units}), decimal strings or Decimals"
+    helper = ""
+    if grid is not None:
+        helper = f"ctx.{grid[0]}({grid[1]!r}, {value!r}, MODE), MODE 'down', 'up' or 'nearest'"
+    if isinstance(value, bool):
+        raise StrategyError(f"{call}: {name} {value!r} is a bool, not a number: {forms}")
+    if isinstance(value, numbers.Integral):
+        return int(value)
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise StrategyError(f"{call}: {name} {value!r} is not a finite number: {forms}")
+        fixes = [f"write {str(Decimal(float.__repr__(value)))!r}"]
+        if helper:
+            fixes.append(f"put it on the grid with {helper}")
         raise StrategyError(
-            f"{value!r}: pass ints (fixed-point units) or decimal strings/Decimals, not floats"
+            f"{call}: {name} {value!r} is a float, which is not exact: {forms}, not floats "
+            f"({', or '.join(fixes)})"
         )
-    if isinstance(value, int):
-        return value
-    return to_fixed(str(value), precision, lo=fp.QTY_MIN, hi=fp.QTY_MAX)
+    if _other_real(value):
+        advice = f"; or put it on the grid with {helper}" if helper else ""
+        raise StrategyError(
+            f"{call}: {name} {value!r} is a {type(value).__name__}: {forms}{advice}"
+        )
+    if not isinstance(value, str | Decimal):
+        raise StrategyError(f"{call}: {name} {value!r} is a {type(value).__name__}: {forms}")
+    try:
+        return to_fixed(str(value), precision, lo=fp.QTY_MIN, hi=fp.QTY_MAX)
+    except FixedPointError as err:
+        advice = f"; put it on the grid with {helper}" if helper and "places" in err.reason else ""
+        raise StrategyError(f"{call}: {name} {err.reason}{advice}") from None
+
+
+def _other_real(value: object) -> bool:
+    """A real number that is neither an int, a Decimal nor a float (numpy floats, Fraction)."""
+    if isinstance(value, Decimal | numbers.Integral | float):
+        return False
+    return isinstance(value, numbers.Real)
+
+
+def _on_grid(value: object, precision: int, step: int, mode: str, call: str) -> int:
+    """The multiple of ``step`` (fixed-point units) that ``mode`` picks for ``value``.
+
+    Computed with fractions, so the only rounding is the one the mode asks for.
+    """
+    if mode not in ROUND_MODES:
+        raise StrategyError(
+            f"{call}: unknown rounding mode {mode!r}; "
+            f"use one of {', '.join(map(repr, ROUND_MODES))}"
+        )
+    if isinstance(value, bool):
+        raise StrategyError(f"{call}: {value!r} is a bool, not a number")
+    if isinstance(value, numbers.Integral):
+        exact = Fraction(int(value))
+    else:
+        amount = _amount(value, call)
+        exact = Fraction(amount) * 10**precision
+    steps = exact / step
+    if mode == "down":
+        n = math.floor(steps)
+    elif mode == "up":
+        n = math.ceil(steps)
+    else:
+        n = round(steps)  # Fraction rounds halves to even
+    return n * step
+
+
+def _amount(value: object, call: str) -> Decimal:
+    """A finite Decimal for a decimal amount given as float, str or Decimal."""
+    try:
+        if isinstance(value, float):
+            amount = Decimal(float.__repr__(value))
+        elif isinstance(value, str):
+            amount = Decimal(value.strip())
+        elif isinstance(value, Decimal):
+            amount = value
+        else:
+            raise StrategyError(
+                f"{call}: {value!r} is a {type(value).__name__}; pass an int (fixed-point units), "
+                "a decimal string, a Decimal or a float"
+            )
+    except InvalidOperation:
+        raise StrategyError(f"{call}: {value!r} is not a decimal number") from None
+    if not amount.is_finite():
+        raise StrategyError(f"{call}: {value!r} is not a finite number")
+    return amount
+
+
+def unfit_value(value: object, path: str = "$") -> str | None:
+    """The first value in an intent the core cannot take (``a float 1.5 at $.qty``), or None.
+
+    The core takes JSON with integer numbers only; finding a float (or a
+    Decimal, or anything else that is not JSON) while the callback still runs
+    is what lets the error name the strategy's line.
+    """
+    if value is None or isinstance(value, bool | int | str):
+        return None
+    if isinstance(value, Mapping):
+        for key, item in value.items():
+            found = unfit_value(item, f"{path}.{key}")
+            if found is not None:
+                return found
+        return None
+    if isinstance(value, list | tuple):
+        for n, item in enumerate(value):
+            found = unfit_value(item, f"{path}[{n}]")
+            if found is not None:
+                return found
+        return None
+    return f"a {type(value).__name__} {value!r} at {path}"

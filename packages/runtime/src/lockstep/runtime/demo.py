@@ -2,22 +2,25 @@
 
 ``run_demo(out_dir)`` is what ``lockstep demo`` and ``nox -s demo`` run: it
 backtests ``sma_cross`` on the ``daily`` data set with $100,000, prints the
-summary, writes ``out_dir/run.db`` and ``out_dir/trades.csv``, then replays the
-store with :func:`verify_run` and prints the verdict.
+summary, writes ``out_dir/run.db`` and ``out_dir/trades.csv``, then verifies the
+store (replay, results, seal and the data files' digest), records the outcome
+in it and prints the verdict.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 from lockstep.adapters import load_dataset, setup_for
 from lockstep.runtime.backtest import run_backtest
 from lockstep.runtime.builtin.sma_cross import SmaCross
-from lockstep.runtime.replay import VerifyReport, verify_run
+from lockstep.runtime.replay import VerifyReport
 from lockstep.runtime.store import RunStore
 from lockstep.runtime.summary import format_rows, summary_rows
 from lockstep.runtime.trades import write_trades_csv
+from lockstep.runtime.verification import verify_and_record
 
 DEMO_DATA = "daily"
 DEMO_CASH = "100000"
@@ -41,7 +44,7 @@ def run_demo(
     )
     with RunStore.open(db) as store:
         text = format_rows(summary_rows(store.meta(), store.results()))
-    report = verify_run(db)
+    report, _ = verify_and_record(db, data=DEMO_DATA)
     lines = [
         text,
         f"run store       {db}",
@@ -50,3 +53,15 @@ def run_demo(
     ]
     print("\n".join(lines), file=out)
     return report
+
+
+def is_demo_run(meta: Mapping[str, Any]) -> bool:
+    """Whether a stored run is an earlier demo, which a new demo may replace unasked.
+
+    ``lockstep demo`` (and ``nox -s demo``) rewrites its directory every time;
+    any other complete run found there is the user's and needs ``--overwrite``.
+    """
+    data = meta.get("data")
+    return meta.get("strategy") == f"{SmaCross.__module__}:{SmaCross.__qualname__}" and (
+        isinstance(data, Mapping) and data.get("name") == DEMO_DATA
+    )

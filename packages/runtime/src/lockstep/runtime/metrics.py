@@ -5,7 +5,9 @@ marked at its last price, via the core's notional formula), and sampled once
 per time step that carried market data. The statistics derived from it
 (returns, CAGR, Sharpe, Sortino, drawdown ratios) are **floats**: they are
 results for people to read, never inputs to the core, so they are not part of
-any hash and replay verification does not check them. Conventions: a zero
+any hash; replay verification recomputes them from the verified trace (through
+:class:`lockstep.runtime.tally.Tally`) and compares them with the stored ones,
+which the same code computed, so they agree exactly. Conventions: a zero
 risk-free rate; the annualisation factor is the observed number of samples
 per year (``(samples - 1) / years`` over the sampled time span), so daily and
 minute data need no configuration; Sortino uses the root mean square of the
@@ -16,13 +18,13 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from fractions import Fraction
 from typing import Any
 
 from lockstep.runtime.ledger import Ledger
-from lockstep.runtime.trades import Trade, TradeBook
+from lockstep.runtime.trades import Trade
 
 NS_PER_YEAR = 365.25 * 86_400 * 1e9
 NS_PER_DAY = 86_400 * 10**9
@@ -58,35 +60,6 @@ class EquityCurve:
             self.points.append(point)
 
 
-def replay_curve(
-    setup: Mapping[str, Any], records: Iterable[Mapping[str, Any]]
-) -> tuple[EquityCurve, TradeBook]:
-    """The equity curve and trades of stored records, without the strategy or the core.
-
-    Samples at the end of every timestamp that had market data, which is what
-    the backtest loop does while running.
-    """
-    ledger = Ledger(setup, history=1)
-    curve = EquityCurve(ledger)
-    book = TradeBook()
-    current: int | None = None
-    market_seen = False
-    for record in records:
-        item = record["input"]
-        time = item["ts"] if item["kind"] == "intent_batch" else item["event_time"]
-        if current is not None and time > current and market_seen:
-            curve.sample(current)
-            market_seen = False
-        current = max(current or 0, time)
-        ledger.apply(record)
-        market_seen = market_seen or (item["kind"] == "event" and item["source"] == "market_data")
-        for fill in record["fills"]:
-            book.on_fill(fill, time)
-    if current is not None and market_seen:
-        curve.sample(current)
-    return curve, book
-
-
 @dataclass(frozen=True, slots=True)
 class Metrics:
     currency: str
@@ -112,7 +85,11 @@ class Metrics:
     win_rate: float | None
     profit_factor: float | None
     gross_profit: int
+    """Closed trades only, like ``gross_loss``, ``win_rate`` and ``profit_factor``."""
     gross_loss: int
+    unrealised_pnl: int = 0
+    """The open trades' P&L at their marks (money units): the part of
+    ``final_equity - initial_equity`` that no exit has realised yet."""
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -153,6 +130,7 @@ def compute_metrics(curve: EquityCurve, trades: Iterable[Trade]) -> Metrics:
         profit_factor=gross_profit / gross_loss if gross_loss > 0 else None,
         gross_profit=gross_profit,
         gross_loss=gross_loss,
+        unrealised_pnl=sum(t.unrealised_pnl for t in trade_list if not t.closed),
     )
 
 

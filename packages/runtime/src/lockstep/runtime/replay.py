@@ -9,23 +9,39 @@ snapshots with those hashes, see :mod:`lockstep.runtime.snapshot_check`), and
 the final state hash with the stored result. The first seq_id where anything differs is
 reported; a tampered record, input or hash, and a truncated trace or input
 log, all show up as a divergence there.
+
+Then everything a user reads is checked (for a complete run): the results
+derived from the trace (counts, rejections, metrics, trades, equity curve) are
+recomputed from the verified records and compared value by value
+(:mod:`lockstep.runtime.results_check`); the metadata and the results that the
+trace cannot determine are checked against the run's seal
+(:mod:`lockstep.runtime.seal`); with ``data``, the data files' digest too.
+Every difference is reported with the field it is in.
+
+A run stored with ``trace = "checkpoints"`` has no records to compare: the
+core regenerates them, the checkpoints, the trace head hash and the final state
+are checked, and a difference is placed at the first checkpoint it reaches.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from lockstep.core import build_core
 from lockstep.core.block import BlockResult, Expected
+from lockstep.runtime.data_check import data_problems
 from lockstep.runtime.errors import StoreError
 from lockstep.runtime.readahead import ReadAhead
+from lockstep.runtime.results_check import result_problems
+from lockstep.runtime.seal import run_hash, seal_problems
 from lockstep.runtime.snapshot_check import first_bad_snapshot
 from lockstep.runtime.store import InputBlock, RunStore, StoredRecord, TraceChunk
+from lockstep.runtime.tally import Tally
 
 REPLAY_BLOCK = 8192
 """Stored inputs replayed per ``step_block`` call."""
@@ -52,35 +68,55 @@ class VerifyReport:
     """True when the run was not verified at all (not complete, and not allowed)."""
     crossings: int | None = None
     """Calls into the native core during the replay (None on the Python backend)."""
+    problems: tuple[str, ...] = ()
+    """Each field a user reads that differs from the verified trace or the seal, with how."""
+    run_hash: str | None = None
+    """The sealed run hash (see :mod:`lockstep.runtime.seal`), when the run has one."""
+    trace: str = "full"
+    data_checked: bool = False
+    """Whether the data files were checked against the run's digest (``data=``)."""
 
     def __str__(self) -> str:
         if self.ok:
+            compared = "regenerated" if self.trace == "checkpoints" else "match"
+            data = ", data files match" if self.data_checked else ""
             return (
                 f"{self.path}: OK - {self.inputs_checked} inputs replayed, "
-                f"{self.records_checked} records and {self.checkpoints_checked} checkpoints match, "
-                f"final state {self.actual_state_hash} ({self.backend})"
+                f"{self.records_checked} records {compared}, {self.checkpoints_checked} "
+                f"checkpoints match, results and metadata match{data}; "
+                f"final state {self.actual_state_hash} ({self.backend}); run hash {self.run_hash}"
             )
         if self.refused:
             return f"{self.path}: NOT VERIFIED - {self.reason}"
         where = f" at seq_id {self.first_divergence}" if self.first_divergence is not None else ""
-        return f"{self.path}: FAILED{where} - {self.reason}"
+        lines = [f"{self.path}: FAILED{where} - {self.reason}"]
+        lines += [f"  {problem}" for problem in self.problems]
+        return "\n".join(lines)
 
 
 def verify_run(
-    path: str | Path, *, allow_incomplete: bool = False, backend: str | None = None
+    path: str | Path,
+    *,
+    allow_incomplete: bool = False,
+    backend: str | None = None,
+    data: str | Path | None = None,
+    on_progress: Callable[[int], None] | None = None,
 ) -> VerifyReport:
     """Verify the run at ``path``; see the module docstring.
 
     A run whose status is not ``complete`` (killed, failed, still running) is
     refused unless ``allow_incomplete``, which then checks the committed prefix
-    (and skips the final state hash, which such a run never stored).
+    (and skips the final state hash, results and seal, which such a run never
+    stored). ``data`` (a data set name or directory) also checks that those
+    files are the ones the run read. ``on_progress(n)`` is called as each
+    block of ``n`` stored inputs has been replayed.
     Raises :class:`StoreError` for a file that is not a readable run store and
     :class:`~lockstep.core.NativeBackendUnavailable` for a missing backend.
     """
     target = Path(path)
     store = RunStore.open(target)
     try:
-        return _verify(store, target, allow_incomplete, backend)
+        return _verify(store, target, allow_incomplete, backend, data, on_progress)
     finally:
         store.close()
 
@@ -93,12 +129,18 @@ class _Diverged(Exception):
 
 
 def _verify(
-    store: RunStore, path: Path, allow_incomplete: bool, backend: str | None
+    store: RunStore,
+    path: Path,
+    allow_incomplete: bool,
+    backend: str | None,
+    data: str | Path | None,
+    on_progress: Callable[[int], None] | None,
 ) -> VerifyReport:
     meta = store.meta()
     status = str(meta.get("status", "unknown"))
     chosen = backend or meta.get("engine")
     expected_hash = store.result("final_state_hash")
+    trace = str(meta.get("trace", "full"))
 
     def report(**kw: Any) -> VerifyReport:
         base: dict[str, Any] = {
@@ -113,6 +155,7 @@ def _verify(
             "reason": None,
             "expected_state_hash": expected_hash,
             "actual_state_hash": None,
+            "trace": trace,
         }
         base.update(kw)
         return VerifyReport(**base)
@@ -130,13 +173,29 @@ def _verify(
         )
     if "setup" not in meta:
         return report(reason="the store has no setup in its metadata")
-    core = build_core(meta["setup"], backend=chosen)
-    replay = _Replay(core, store)
+    if trace not in ("full", "checkpoints"):
+        return report(reason=f"the store's trace mode {trace!r} is unknown")
+    try:
+        core = build_core(meta["setup"], backend=chosen)
+    except ValueError as err:  # an engine name no lockstep knows: the metadata was edited
+        return report(
+            reason=f"the run's engine cannot be used: {err}",
+            problems=(
+                f"meta.engine: {chosen!r} is not an engine name (pass --engine to replay anyway)",
+            ),
+        )
+    compact = trace == "checkpoints"
+    replay = _Replay(core, store, Tally(meta["setup"]) if compact else None, on_progress)
     # SQLite's own check of the file, then the stored snapshots, run beside
     # the replay (they read other parts of the file); a problem SQLite finds
     # outranks whatever replay saw, and the earliest divergence is reported.
-    with ThreadPoolExecutor(1, thread_name_prefix="lockstep-store-check") as pool:
-        checked = pool.submit(_check_store, store)
+    # The stored records are tallied beside it too (they are compared with the
+    # replay, so once it agrees, their results are the trace's results).
+    with ThreadPoolExecutor(2, thread_name_prefix="lockstep-store-check") as pool:
+        checked = pool.submit(_check_store, store, not compact)
+        tallied: Future[Tally] | None = None
+        if not compact and status == "complete":
+            tallied = pool.submit(_tally_stored, store, meta["setup"])
         try:
             replay.run()
             diverged = None
@@ -149,6 +208,9 @@ def _verify(
         problem, bad_snapshot = checked.result()
     if problem is not None:
         return report(reason=f"SQLite integrity check failed: {problem}")
+    if compact and diverged is None:
+        # No stored records to place the snapshots: the replay's own hashes do.
+        bad_snapshot = first_bad_snapshot(store, replay.hashes_at_checkpoints)
     if bad_snapshot is not None:
         seq, reason = bad_snapshot
         if diverged is None or diverged.seq_id is None or seq < diverged.seq_id:
@@ -170,28 +232,53 @@ def _verify(
         "checkpoints_checked": replay.checkpoints,
         "actual_state_hash": actual,
     }
-    if status == "complete":
-        if expected_hash != actual:
-            return report(
-                **done,
-                first_divergence=last_seq,
-                reason=f"final state hash {actual} differs from the stored {expected_hash}",
-            )
-        counts = store.result("counts")
-        stored_count = counts.get("records") if isinstance(counts, dict) else None
-        if stored_count != replay.records:
-            return report(
-                **done,
-                first_divergence=last_seq,
-                reason=f"the run recorded {stored_count} records, replay produced {replay.records}",
-            )
-    return report(**done, ok=True)
+    if status != "complete":
+        return report(**done, ok=True)
+    if expected_hash != actual:
+        return report(
+            **done,
+            first_divergence=last_seq,
+            reason=f"final state hash {actual} differs from the stored {expected_hash}",
+        )
+    tally = replay.tally if tallied is None else tallied.result()
+    assert tally is not None
+    results = store.results()
+    problems: list[str] = []
+    if tally.ledger.last_hash != results.get("last_hash"):
+        problems.append(
+            f"results.last_hash: stored {results.get('last_hash')!r}, the replayed trace "
+            f"ends with {tally.ledger.last_hash!r}"
+        )
+    fresh = json.loads(json.dumps(tally.finish().to_results(replay.inputs)))
+    problems += result_problems(results, fresh)
+    problems += seal_problems(meta, results)
+    if data is not None:
+        problems += data_problems(meta, data)
+    sealed = run_hash(results)
+    if problems:
+        noun = "field differs" if len(problems) == 1 else "fields differ"
+        return report(
+            **done,
+            run_hash=sealed,
+            problems=tuple(problems),
+            reason=f"the trace replays, but {len(problems)} {noun} from it or from the "
+            "run's seal (what users read would be wrong)",
+        )
+    return report(**done, ok=True, run_hash=sealed, data_checked=data is not None)
 
 
-def _check_store(store: RunStore) -> tuple[str | None, tuple[int, str] | None]:
-    """SQLite's quick_check of the file, then (if sound) the stored snapshots."""
+def _tally_stored(store: RunStore, setup: Mapping[str, Any]) -> Tally:
+    """The stored records through a :class:`Tally` (read on a connection of its own)."""
+    tally = Tally(setup)
+    for text in store.record_texts():
+        tally.add(json.loads(text))
+    return tally
+
+
+def _check_store(store: RunStore, snapshots: bool) -> tuple[str | None, tuple[int, str] | None]:
+    """SQLite's quick_check of the file, then (if sound and asked) the stored snapshots."""
     problem = store.integrity_problem()
-    if problem is not None:
+    if problem is not None or not snapshots:
         return problem, None
     return None, first_bad_snapshot(store)
 
@@ -206,15 +293,27 @@ class _Replay:
     Both are read from SQLite a chunk ahead, in threads, while the core works.
     """
 
-    def __init__(self, core: Any, store: RunStore) -> None:
+    def __init__(
+        self,
+        core: Any,
+        store: RunStore,
+        tally: Tally | None = None,
+        on_progress: Callable[[int], None] | None = None,
+    ) -> None:
         self.core = core
         self.store = store
+        self.tally = tally
+        """Set for a store without records: every replayed record goes through it instead."""
+        self.hashes_at_checkpoints: dict[int, str] = {}
+        """Without stored records: the replayed record hash at each checkpoint's seq_id."""
+        self.on_progress = on_progress
         self.inputs = 0
         self.records = 0
         self.checkpoints = 0
         self.last_seq = 0
         cps = store.checkpoint_hashes()
         self.hash_at = [seq for seq, _ in cps]
+        self.checkpoint_seqs = frozenset(self.hash_at)
         self.pending_checkpoints = iter(cps)
         self.next_checkpoint = next(self.pending_checkpoints, None)
         self.chunks: Iterator[TraceChunk] = iter(())
@@ -223,6 +322,9 @@ class _Replay:
         self.verified_in_chunk = 0
 
     def run(self) -> None:
+        if self.tally is not None:
+            self._run_compact()
+            return
         with (
             ReadAhead(self.store.input_blocks(REPLAY_BLOCK)) as blocks,
             ReadAhead(self.store.trace_chunks(TRACE_CHUNK)) as chunks,
@@ -231,10 +333,44 @@ class _Replay:
             self._next_chunk()
             for block in blocks:
                 self._run_block(block)
+                if self.on_progress is not None:
+                    self.on_progress(len(block.seqs))
             if self.chunk is not None:
                 self._diverge_at_stored(
                     "the store has records the stored inputs do not produce (input log truncated?)"
                 )
+        if self.next_checkpoint is not None:
+            raise _Diverged(self.next_checkpoint[0], "a checkpoint lies beyond the replayed trace")
+
+    def _run_compact(self) -> None:
+        """Replay a store that kept no records: tally what the core regenerates."""
+        assert self.tally is not None
+        with ReadAhead(self.store.input_blocks(REPLAY_BLOCK)) as blocks:
+            for block in blocks:
+                cursor = self.core.open_block(block.data)
+                result = cursor.run(hash_at=self.hash_at)
+                self.inputs += result.consumed
+                records = result.records()
+                self.tally.add_all(records)
+                for record in records:
+                    if record["seq_id"] in self.checkpoint_seqs:
+                        self.hashes_at_checkpoints[record["seq_id"]] = record["hash"]
+                self.records = self.tally.records
+                self.last_seq = self.tally.ledger.last_seq_id
+                self._check_checkpoints(result.state_hashes)
+                if result.error is not None:
+                    raise _Diverged(
+                        self.last_seq + 1,
+                        f"stored input {block.seqs[result.consumed]} is refused by the core: "
+                        f"{result.error}",
+                    )
+                if result.consumed != len(block.seqs):
+                    seq = block.seqs[result.consumed]
+                    raise _Diverged(
+                        self.last_seq + 1, f"stored input {seq} is blank or spans lines"
+                    )
+                if self.on_progress is not None:
+                    self.on_progress(len(block.seqs))
         if self.next_checkpoint is not None:
             raise _Diverged(self.next_checkpoint[0], "a checkpoint lies beyond the replayed trace")
 

@@ -26,6 +26,7 @@ from __future__ import annotations
 import base64
 import html
 import io
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -33,8 +34,11 @@ from pathlib import Path
 from typing import Any
 
 from lockstep.adapters.feeds.columnar import MissingDependencyError, import_optional
+from lockstep.runtime.seal import run_hash
 from lockstep.runtime.sinks import RunResults
+from lockstep.runtime.store import RunStore
 from lockstep.runtime.summary import summary_rows
+from lockstep.runtime.verification import VerificationStatus, store_status
 
 REPORT_HTML = "report.html"
 CHART_PNG = "equity.png"
@@ -69,15 +73,25 @@ def _matplotlib() -> tuple[Any, Any]:
 
 
 def write_report(
-    run: RunResults | str | Path, out_dir: str | Path | None = None, *, chart: bool = True
+    run: RunResults | str | Path,
+    out_dir: str | Path | None = None,
+    *,
+    chart: bool = True,
+    verification: VerificationStatus | None = None,
 ) -> ReportFiles:
     """Write ``report.html``, ``trades.csv`` and (with ``chart``) ``equity.png``.
 
     ``out_dir`` defaults to the run store's directory. A run that did not
     complete is refused (:class:`~lockstep.runtime.StoreError`), as is a
     missing matplotlib when ``chart`` is true; both before any file is written.
+    ``verification`` is what the page's banner says; by default, what the
+    store's last recorded verification and its seal say now (no replay here:
+    ``lockstep report`` verifies by replay first and passes the outcome).
     """
     results = run if isinstance(run, RunResults) else RunResults.load(run)
+    if verification is None:
+        with RunStore.open(results.path) as store:
+            verification = store_status(store)
     png = render_chart(results) if chart else None
     directory = Path(out_dir) if out_dir is not None else results.path.parent
     directory.mkdir(parents=True, exist_ok=True)
@@ -88,7 +102,7 @@ def write_report(
         chart_path = directory / CHART_PNG
         chart_path.write_bytes(png)
     page = directory / REPORT_HTML
-    page.write_text(render_html(results, png), encoding="utf-8")
+    page.write_text(render_html(results, png, verification), encoding="utf-8")
     return ReportFiles(page, chart_path, trades)
 
 
@@ -136,14 +150,28 @@ table.trades td, table.trades th { white-space: nowrap; }
 img { max-width: 100%; border: 1px solid #dde1ea; background: #fff; }
 .note { color: #5b6475; font-style: italic; }
 .ok { color: #1e7d32; } .bad { color: #b3261e; }
+.banner { padding: 10px 14px; border-radius: 4px; margin: 0 0 18px; border: 1px solid; }
+.banner ul { margin: 6px 0 0; padding-left: 20px; }
+.banner.verified { background: #e8f5e9; border-color: #a5d6a7; color: #1b5e20; }
+.banner.unverified { background: #fff8e1; border-color: #ffe082; color: #6d4c00; }
+.banner.failed, .banner.changed { background: #fdecea; border-color: #f5a3a0; color: #8c1d18; }
 code { font-family: ui-monospace, "SFMono-Regular", Menlo, monospace; font-size: 12.5px; }
 """
 
-_NUMERIC = frozenset({"trade", "qty", "entry_price", "exit_price", "pnl", "fees", "return"})
+_NUMERIC = frozenset(
+    {"trade", "qty", "entry_price", "exit_price", "pnl", "unrealised_pnl", "mark_price", "fees"}
+    | {"return"}
+)
 
 
-def render_html(run: RunResults, png: bytes | None) -> str:
-    """The report page; every value is escaped and nothing refers outside the page."""
+def render_html(
+    run: RunResults, png: bytes | None, verification: VerificationStatus | None = None
+) -> str:
+    """The report page; every value is escaped and nothing refers outside the page.
+
+    The verification banner comes first: a reader must know whether the
+    numbers below were checked against the trace before reading them.
+    """
     meta, results = run.meta, run.results
     status = str(meta.get("status"))
     title = f"Lockstep run report: {meta.get('strategy_id', 'run')}"
@@ -153,11 +181,13 @@ def render_html(run: RunResults, png: bytes | None) -> str:
         "<head>",
         '<meta charset="utf-8">',
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
+        run_identity_meta(run),
         f"<title>{_e(title)}</title>",
         f"<style>{_CSS}</style>",
         "</head>",
         "<body>",
         f"<h1>{_e(title)}</h1>",
+        _banner(verification),
         f'<p class="sub">{_e(_data_name(meta))} &middot; engine {_e(meta.get("engine"))} '
         f'&middot; status <span class="{"ok" if status == "complete" else "bad"}">'
         f"{_e(status)}</span></p>",
@@ -181,6 +211,26 @@ def render_html(run: RunResults, png: bytes | None) -> str:
         parts += ["<h2>Skipped data rows</h2>", _skipped_table(skipped)]
     parts += ["</body>", "</html>", ""]
     return "\n".join(parts)
+
+
+_BANNER_TITLE = {
+    "verified": "Verified by replay",
+    "unverified": "Not verified by replay",
+    "failed": "This run FAILS verification: do not trust the numbers below",
+    "changed": "Changed since it was verified: do not trust the numbers below",
+}
+
+
+def _banner(status: VerificationStatus | None) -> str:
+    if status is None:
+        status = VerificationStatus("unverified", "verification status unknown")
+    problems = "".join(f"<li>{_e(p)}</li>" for p in status.problems)
+    listing = f"<ul>{problems}</ul>" if problems else ""
+    return (
+        f'<div class="banner {_e(status.state)}" id="verification" role="status" '
+        f'data-state="{_e(status.state)}"><strong>{_e(_BANNER_TITLE[status.state])}</strong>: '
+        f"{_e(status.summary)}{listing}</div>"
+    )
 
 
 def _e(value: object) -> str:
@@ -238,11 +288,19 @@ def _provenance(run: RunResults) -> list[tuple[str, str]]:
         ("engine", str(meta.get("engine"))),
         ("started", str(meta.get("started"))),
         ("finished", str(meta.get("finished"))),
+        ("strategy source", _source(meta.get("strategy_source"))),
         ("final state hash", str(results.get("final_state_hash"))),
+        ("run hash", str(run_hash(results))),
         ("last record hash", str(results.get("last_hash"))),
         ("versions", ", ".join(f"{k} {v}" for k, v in sorted(versions.items()))),
         ("run store", str(run.path)),
     ]
+
+
+def _source(source: object) -> str:
+    if not isinstance(source, Mapping) or not source.get("path"):
+        return "unknown (the class has no source file)"
+    return f"{source['path']} (sha256 {source.get('sha256')})"
 
 
 def _skipped_table(reports: Sequence[Mapping[str, Any]]) -> str:
@@ -255,3 +313,51 @@ def _skipped_table(reports: Sequence[Mapping[str, Any]]) -> str:
         for r in reports
     ]
     return _kv_table(rows)
+
+
+# --------------------------------------------------------------------------- identity
+
+RUN_STORE_META = "lockstep-run-store"
+FINAL_STATE_META = "lockstep-final-state-hash"
+_IDENTITY_SCAN = 1 << 16
+"""The meta tags are in the page's head: this many characters always hold them."""
+
+
+@dataclass(frozen=True, slots=True)
+class ReportIdentity:
+    """The run a report page was written for, as the page's meta tags name it."""
+
+    store: Path
+    final_state_hash: str | None
+
+
+def run_identity_meta(run: RunResults) -> str:
+    """Meta tags naming the run store (absolute path) and its final state hash.
+
+    The output directory of ``lockstep report`` may already hold another run's
+    report; reading these back (:func:`read_report_identity`) is how it tells
+    a rewrite of the same run from a report it must not replace unasked.
+    """
+    final = run.results.get("final_state_hash")
+    return (
+        f'<meta name="{RUN_STORE_META}" content="{_e(run.path.resolve())}">\n'
+        f'<meta name="{FINAL_STATE_META}" content="{_e(final or "")}">'
+    )
+
+
+def read_report_identity(page: Path) -> ReportIdentity | None:
+    """The run ``page`` was written for; None when it names none (or is unreadable)."""
+    try:
+        with page.open(encoding="utf-8", errors="replace") as handle:
+            head = handle.read(_IDENTITY_SCAN)
+    except OSError:
+        return None
+    store = _meta_content(head, RUN_STORE_META)
+    if not store:
+        return None
+    return ReportIdentity(Path(store), _meta_content(head, FINAL_STATE_META) or None)
+
+
+def _meta_content(text: str, name: str) -> str | None:
+    match = re.search(rf'<meta name="{re.escape(name)}" content="([^"]*)">', text)
+    return html.unescape(match.group(1)) if match else None

@@ -124,22 +124,7 @@ class RunResults:
         return from_fixed(units, self.money_precision)
 
     def trades(self) -> list[Trade]:
-        return [
-            Trade(
-                number=t["number"],
-                instrument=t["instrument"],
-                direction=t["direction"],
-                entry_time=t["entry_time"],
-                currency=t["currency"],
-                qty=t["qty"],
-                exit_qty=t["exit_qty"],
-                entry_notional=t["entry_notional"],
-                exit_notional=t["exit_notional"],
-                fees=t["fees"],
-                exit_time=t["exit_time"],
-            )
-            for t in self.results.get("trades", [])
-        ]
+        return [Trade.from_dict(t) for t in self.results.get("trades", [])]
 
     def write_trades_csv(self, path: str | Path) -> int:
         """The trade list as ``lockstep backtest`` writes it (decimal prices, UTC times)."""

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Mapping
 
 from lockstep.runtime.store import RunStore
 
@@ -24,9 +25,17 @@ _HEAD = b'{"business":'
 _ENGINE_KEY = b',"engine":'
 
 
-def first_bad_snapshot(store: RunStore) -> tuple[int, str] | None:
-    """The seq_id and reason of the first stored snapshot that fails the checks above."""
-    for seq_id, snapshot, state_hash, record_hash in store.checkpoint_snapshots():
+def first_bad_snapshot(
+    store: RunStore, record_hashes: Mapping[int, str] | None = None
+) -> tuple[int, str] | None:
+    """The seq_id and reason of the first stored snapshot that fails the checks above.
+
+    ``record_hashes`` gives the hash of the record at each checkpoint when the
+    store keeps no records (a replay regenerated them); by default the stored
+    record's hash is used.
+    """
+    for seq_id, snapshot, state_hash, stored_hash in store.checkpoint_snapshots():
+        record_hash = stored_hash if record_hashes is None else record_hashes.get(seq_id)
         reason = snapshot_problem(seq_id, snapshot, state_hash, record_hash)
         if reason is not None:
             return seq_id, reason

@@ -9,7 +9,9 @@ Tables::
                                     the core generates are not inputs: replay regenerates them
     records     (seq_id, origin, record, hash, prev_hash)   the whole trace
     checkpoints (seq_id, state_hash, snapshot)               periodic core snapshots
-    results     (key, value JSON)   metrics, trades, final hashes, skip reports
+    results     (key, value JSON)   metrics, trades, final hashes, skip reports, the seal
+    verifications (id, entry JSON)  outcomes of ``replay verify`` (created by the first one;
+                                    outside the run and its seal)
 
 JSON is canonical (sorted keys, no whitespace) for items, records and
 snapshots, so stored bytes can be compared with a replay byte for byte.
@@ -32,6 +34,7 @@ from typing import Any
 
 from lockstep.core import canonical_json
 from lockstep.core.canonical import canonical_json_unchecked
+from lockstep.runtime.claim import ClaimedConnection, StoreClaim, create_exclusively
 from lockstep.runtime.errors import StoreError
 
 SCHEMA_VERSION = 1
@@ -59,6 +62,13 @@ CREATE TABLE records (
 CREATE TABLE checkpoints (seq_id INTEGER PRIMARY KEY, state_hash TEXT NOT NULL, snapshot TEXT NOT NULL);
 CREATE TABLE results (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
+
+
+_VERIFICATIONS = (
+    "CREATE TABLE IF NOT EXISTS verifications (id INTEGER PRIMARY KEY, entry TEXT NOT NULL)"
+)
+"""Created by the first ``replay verify`` of a store (not part of the run: see
+:meth:`RunStore.record_verification`)."""
 
 
 RecordRow = tuple[int, str, str, str, str]
@@ -122,16 +132,30 @@ class RunStore:
         batch_size: int = 1000,
         on_flush: Callable[[int], None] | None = None,
     ) -> RunStore:
-        """A new, empty store at ``path``; refuses an existing file unless ``overwrite``."""
+        """A new, empty store at ``path``; refuses an existing file unless ``overwrite``.
+
+        The path is claimed first (:mod:`lockstep.runtime.claim`) and stays
+        claimed until :meth:`close`: a second writer, or an ``overwrite`` of a
+        store another process is writing, gets a :class:`StoreError` at once.
+        """
         target = Path(path)
-        if target.exists():
-            if not overwrite:
-                raise StoreError(target, "already exists; choose another path or overwrite it")
-            for suffix in ("", "-wal", "-shm"):
-                Path(f"{target}{suffix}").unlink(missing_ok=True)
         try:
             target.parent.mkdir(parents=True, exist_ok=True)
-            conn = sqlite3.connect(target, isolation_level=None)
+        except OSError as err:
+            raise StoreError(target, f"cannot create the run store: {err}") from None
+        claim = StoreClaim.acquire(target)
+        created = False
+        try:
+            if target.exists() and not overwrite:
+                raise StoreError(target, "already exists; choose another path or overwrite it")
+            # Under the claim, so only a dead writer's files go; a stray -wal next
+            # to a new database would be replayed into it.
+            for suffix in ("", "-wal", "-shm"):
+                Path(f"{target}{suffix}").unlink(missing_ok=True)
+            create_exclusively(target)
+            created = True
+            conn = sqlite3.connect(target, isolation_level=None, factory=ClaimedConnection)
+            conn.claim = claim
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=NORMAL")
             conn.execute("BEGIN")
@@ -142,7 +166,13 @@ class RunStore:
             conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
             conn.execute("COMMIT")
         except (OSError, sqlite3.Error) as err:
+            if created:
+                target.unlink(missing_ok=True)
+            claim.release()
             raise StoreError(target, f"cannot create the run store: {err}") from None
+        except BaseException:
+            claim.release()
+            raise
         store = cls(target, conn, writable=True)
         store.batch_size = batch_size
         store.on_flush = on_flush
@@ -182,8 +212,8 @@ class RunStore:
         self._checkpoints.append((seq_id, text.decode(), state_hash))
 
     def step_done(self) -> None:
-        """Called at a time-step boundary: commits once enough records are buffered."""
-        if len(self._records) >= self.batch_size:
+        """Called at a time-step boundary: commits once enough rows are buffered."""
+        if max(len(self._records), len(self._inputs)) >= self.batch_size:
             self.flush()
 
     def flush(self) -> None:
@@ -319,6 +349,13 @@ class RunStore:
         for batch in self._fetch(self._conn, sql, 4096):
             yield from batch
 
+    def record_texts(self) -> Iterator[str]:
+        """Stored record texts in seq_id order, on a read-only connection of their own
+        (so they can be read in a thread beside a replay)."""
+        for rows in self._batches("SELECT record FROM records ORDER BY seq_id", 4096):
+            for row in rows:
+                yield row[0]
+
     def input_blocks(self, size: int) -> Iterator[InputBlock]:
         """Stored inputs, ``size`` at a time, as the JSON-lines blocks a core steps."""
         for rows in self._batches("SELECT seq, CAST(item AS BLOB) FROM inputs ORDER BY seq", size):
@@ -426,6 +463,42 @@ class RunStore:
         finally:
             conn.close()
         return None if rows == ["ok"] else "; ".join(str(r) for r in rows[:3])
+
+    def record_verification(self, entry: Mapping[str, object]) -> bool:
+        """Append a ``replay verify`` outcome to the ``verifications`` table.
+
+        The table sits outside the trace, the results and the seal: it says
+        when the run was last checked, never that it is sound now (readers
+        re-check the seal against it). Written on a connection of its own, so
+        a store opened for reading can record it; returns False, writing
+        nothing, when the file cannot be written (a read-only archive).
+        """
+        try:
+            conn = sqlite3.connect(f"file:{self.path}?mode=rw", uri=True, isolation_level=None)
+        except sqlite3.Error:
+            return False
+        try:
+            conn.execute(_VERIFICATIONS)
+            conn.execute(
+                "INSERT INTO verifications (entry) VALUES (?)", (json.dumps(entry, sort_keys=True),)
+            )
+        except sqlite3.Error:
+            return False
+        finally:
+            conn.close()
+        return True
+
+    def verifications(self) -> list[dict[str, Any]]:
+        """Every recorded verification, oldest first (empty when there is none)."""
+        tables = next(
+            self._query("SELECT count(*) FROM sqlite_master WHERE name = 'verifications'")
+        )[0]
+        if not tables:
+            return []
+        return [
+            self._json("verifications", str(n), text)
+            for n, text in self._query("SELECT id, entry FROM verifications ORDER BY id")
+        ]
 
     def result(self, key: str) -> Any:
         """One entry of the results table (None when absent), without reading the others."""

@@ -5,6 +5,12 @@ returns to zero; a fill that flips the position closes one trade and opens the
 next, its notional and fee split by quantity (truncated, as the core divides).
 P&L is the trade's own cash flow: exit notional minus entry notional (reversed
 for shorts) minus every fee paid on it, all in integer money units.
+
+A trade still open at the end of a run is *marked*: its remaining quantity is
+valued at the instrument's last price (:meth:`Trade.mark_to`). Its P&L is then
+realised (the part already exited, and every fee paid) plus unrealised (the
+remaining quantity at the mark against what it cost), and both parts are
+reported, so an open position never reads as a total loss.
 """
 
 from __future__ import annotations
@@ -32,6 +38,8 @@ TRADE_COLUMNS = (
     "entry_price",
     "exit_price",
     "pnl",
+    "unrealised_pnl",
+    "mark_price",
     "fees",
     "return",
     "currency",
@@ -52,16 +60,47 @@ class Trade:
     exit_notional: int = 0
     fees: int = 0
     exit_time: int | None = None
+    mark_price: int | None = None
+    """Open trades only: the price the remaining quantity is valued at (price units)."""
+    mark_notional: int = 0
+    """Open trades only: the remaining quantity's value at ``mark_price`` (money units)."""
+    mark_time: int | None = None
 
     @property
     def closed(self) -> bool:
         return self.exit_time is not None
 
+    def mark_to(self, price: int, notional: int, time: int) -> None:
+        """Value the open quantity at ``price`` (``notional`` is its exact money value)."""
+        self.mark_price, self.mark_notional, self.mark_time = price, notional, time
+
+    @property
+    def _sign(self) -> int:
+        return 1 if self.direction == "long" else -1
+
+    @property
+    def exited_cost(self) -> int:
+        """The part of the entry notional that the exits so far closed (truncated, like fills)."""
+        if self.qty == 0:
+            return 0
+        return trunc_div(self.entry_notional * self.exit_qty, self.qty)
+
+    @property
+    def realised_pnl(self) -> int:
+        """Money units: the exited part's result minus every fee paid on the trade."""
+        return self._sign * (self.exit_notional - self.exited_cost) - self.fees
+
+    @property
+    def unrealised_pnl(self) -> int:
+        """Money units: the open quantity at its mark against its cost (0 when closed or unmarked)."""
+        if self.closed or self.mark_price is None:
+            return 0
+        return self._sign * (self.mark_notional - (self.entry_notional - self.exited_cost))
+
     @property
     def pnl(self) -> int:
-        """Money units; for an open trade, the cash flow so far (not marked)."""
-        flow = self.exit_notional - self.entry_notional
-        return (flow if self.direction == "long" else -flow) - self.fees
+        """Money units: realised plus unrealised (an open trade is valued at its mark)."""
+        return self.realised_pnl + self.unrealised_pnl
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -77,8 +116,33 @@ class Trade:
             "exit_notional": self.exit_notional,
             "fees": self.fees,
             "pnl": self.pnl,
+            "realised_pnl": self.realised_pnl,
+            "unrealised_pnl": self.unrealised_pnl,
+            "mark_price": self.mark_price,
+            "mark_notional": self.mark_notional,
+            "mark_time": self.mark_time,
             "currency": self.currency,
         }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Trade:
+        """A trade as :meth:`to_dict` wrote it (derived amounts are recomputed, not read)."""
+        return cls(
+            number=data["number"],
+            instrument=data["instrument"],
+            direction=data["direction"],
+            entry_time=data["entry_time"],
+            currency=data["currency"],
+            qty=data["qty"],
+            exit_qty=data["exit_qty"],
+            entry_notional=data["entry_notional"],
+            exit_notional=data["exit_notional"],
+            fees=data["fees"],
+            exit_time=data["exit_time"],
+            mark_price=data.get("mark_price"),
+            mark_notional=data.get("mark_notional", 0),
+            mark_time=data.get("mark_time"),
+        )
 
 
 class TradeBook:
@@ -182,6 +246,7 @@ def write_trades_csv(
             entry = average_price(t.entry_notional, t.qty, shift, spec["price_precision"])
             exit_ = average_price(t.exit_notional, t.exit_qty, shift, spec["price_precision"])
             ret = _decimal(Fraction(t.pnl, t.entry_notional), 6) if t.entry_notional else ""
+            mark = "" if t.mark_price is None else from_fixed(t.mark_price, spec["price_precision"])
             writer.writerow(
                 [
                     t.number,
@@ -194,6 +259,8 @@ def write_trades_csv(
                     entry if entry is not None else "",
                     exit_ if exit_ is not None else "",
                     from_fixed(t.pnl, mp),
+                    from_fixed(t.unrealised_pnl, mp),
+                    mark,
                     from_fixed(t.fees, mp),
                     ret,
                     t.currency,

@@ -8,6 +8,7 @@ regenerate the files byte for byte.
 from lockstep.adapters.data.datasets import (
     BUNDLED_ROOT,
     Dataset,
+    check_starting_cash,
     data_digest,
     dataset_path,
     list_datasets,
@@ -18,6 +19,7 @@ from lockstep.adapters.data.datasets import (
 __all__ = [
     "BUNDLED_ROOT",
     "Dataset",
+    "check_starting_cash",
     "data_digest",
     "dataset_path",
     "list_datasets",

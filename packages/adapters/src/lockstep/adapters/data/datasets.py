@@ -13,7 +13,7 @@ import hashlib
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
@@ -166,6 +166,26 @@ def _dataset(raw: Mapping[str, Any], directory: Path) -> Dataset:
     )
 
 
+def check_starting_cash(cash: str | int | Decimal) -> Decimal:
+    """``cash`` as a decimal if it is an amount above zero; else :class:`ValueError`.
+
+    The core itself accepts any starting balance, none at all being the setup
+    schema's default, so the rule lives here, where backtest setups are made:
+    returns, CAGR and drawdowns are measured against the starting equity, and
+    from zero or a debt the summary would print a 0 % return that looks like
+    a verdict on the strategy. The reason
+    reads after the name of where the value came from (``--cash``, a config
+    key, ``the cash argument``).
+    """
+    try:
+        amount = Decimal(str(cash).strip())
+    except InvalidOperation:
+        amount = Decimal("NaN")
+    if not amount.is_finite() or amount <= 0:
+        raise ValueError(f"must be an amount of money above 0, got {str(cash)!r}")
+    return amount
+
+
 def setup_for(
     dataset: Dataset | str | Path,
     *,
@@ -180,11 +200,16 @@ def setup_for(
 
     ``cash`` is an amount in currency units (``"100000"`` or ``100000`` is one
     hundred thousand dollars, not money units) given to every currency of the
-    data set; it is converted exactly or refused. Raises :class:`SetupError`.
+    data set; it is converted exactly or refused, and so is an amount that is
+    not above zero (:func:`check_starting_cash`). Raises :class:`SetupError`.
     """
     ds = dataset if isinstance(dataset, Dataset) else load_dataset(dataset)
     if isinstance(cash, float):
         raise SetupError("$.starting_cash", "give cash as a decimal string or int, not a float")
+    try:
+        check_starting_cash(cash)
+    except ValueError as err:
+        raise SetupError("$.starting_cash", f"the cash argument {err}") from None
     starting: dict[str, int] = {}
     for code, precision in ds.currencies:
         try:

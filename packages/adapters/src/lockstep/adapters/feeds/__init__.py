@@ -12,8 +12,15 @@ from lockstep.adapters.feeds.csv import CsvBarFeed, write_bar_csv
 from lockstep.adapters.feeds.memory import MemoryFeed
 from lockstep.adapters.feeds.pandas_feed import DataFrameBarFeed
 from lockstep.adapters.feeds.parquet import ParquetBarFeed
+from lockstep.adapters.feeds.skiplimit import (
+    DEFAULT_MAX_SKIP_SHARE,
+    SkipLimitFeed,
+    limit_skips,
+    skip_share,
+)
 
 __all__ = [
+    "DEFAULT_MAX_SKIP_SHARE",
     "BarColumns",
     "CsvBarFeed",
     "DataFrameBarFeed",
@@ -21,7 +28,10 @@ __all__ = [
     "MemoryFeed",
     "MissingDependencyError",
     "ParquetBarFeed",
+    "SkipLimitFeed",
     "SkipPolicy",
     "SkipReport",
+    "limit_skips",
+    "skip_share",
     "write_bar_csv",
 ]

@@ -23,6 +23,7 @@ from lockstep.adapters.feeds.base import (
     SkipPolicy,
     SkipReport,
     is_row_error,
+    refuse_no_bars,
 )
 from lockstep.adapters.instruments import InstrumentSpec
 from lockstep.adapters.timestamps import (
@@ -42,6 +43,9 @@ class CsvBarFeed(BarFile):
     ``skip_policy="fail"`` (the default) stops at the first bad row with a
     :class:`FeedError`; ``"skip"`` drops bad rows but counts each one in
     :attr:`skip_report`. A missing column always fails: no row could be read.
+    So does a file without a single bar (only a header, or every row
+    skipped), when the reading reaches its end: an instrument with no data
+    would make a backtest that trades nothing look like a valid result.
     """
 
     def __init__(
@@ -87,7 +91,7 @@ class CsvBarFeed(BarFile):
                 try:
                     row = next(reader)
                 except StopIteration:
-                    return
+                    break
                 except (csv.Error, UnicodeDecodeError) as err:
                     raise FeedError.at(
                         self.name, reader.line_num + 1, None, BAD_ROW, f"unreadable row: {err}"
@@ -95,6 +99,7 @@ class CsvBarFeed(BarFile):
                 line = reader.line_num
                 if not row or (len(row) == 1 and not row[0].strip()):
                     continue  # a blank line carries no data
+                report.rows += 1
                 try:
                     yield self._parse(row, line, positions, width, checker, columns)
                 except FeedError as err:
@@ -102,6 +107,7 @@ class CsvBarFeed(BarFile):
                         report.add(err)
                         continue
                     raise
+        refuse_no_bars(report, self.instrument, "the file has a header but no data rows")
 
     def _header(self, reader: Iterator[list[str]]) -> tuple[dict[str, int], int]:
         try:

@@ -37,7 +37,12 @@ _COLUMNS = {"time": "time", "open": "open", "high": "high", "low": "low", "close
 
 
 class MemoryFeed:
-    """Market events from a sequence; bar rows of one instrument via :meth:`from_bars`."""
+    """Market events from a sequence; bar rows of one instrument via :meth:`from_bars`.
+
+    Unlike the file feeds, an empty sequence is accepted: code that builds
+    events in memory (tests, the Backtrader layer's closing prints) may mean
+    "nothing happens here", while an empty file is almost always a mistake.
+    """
 
     def __init__(
         self,
@@ -91,6 +96,7 @@ class MemoryFeed:
         checker = BarChecker(self._name, self.instrument) if self.instrument else None
         last_time: int | None = None
         for line, row in enumerate(self._rows, start=1):
+            report.rows = line
             try:
                 event = self._event(row, line)
                 if checker is not None and event.event_type == "bar":

@@ -23,7 +23,13 @@ from typing import Any
 from lockstep.adapters.errors import FeedError
 from lockstep.adapters.events import MarketEvent
 from lockstep.adapters.feeds.barfile import PRICE_FIELDS, BarColumns, resolve_tz
-from lockstep.adapters.feeds.base import SkipPolicy, SkipReport, check_policy, is_row_error
+from lockstep.adapters.feeds.base import (
+    SkipPolicy,
+    SkipReport,
+    check_policy,
+    is_row_error,
+    refuse_no_bars,
+)
 from lockstep.adapters.feeds.columnar import BarCells, cell_token, check_columns, import_optional
 from lockstep.adapters.instruments import InstrumentSpec
 from lockstep.adapters.timestamps import TimeFormat, check_format
@@ -40,7 +46,8 @@ class DataFrameBarFeed:
     ``index_time=True`` reads the bar times from the index (a ``DatetimeIndex``
     or any index of timestamps) instead of the ``columns.time`` column. The
     frame is not copied: change it after building the feed and the next
-    iteration sees the change.
+    iteration sees the change. A frame without a single bar (no rows, or
+    every row skipped) is refused like an empty CSV file.
     """
 
     def __init__(
@@ -110,6 +117,7 @@ class DataFrameBarFeed:
             volumes = columns.get("volume")
             for n in range(len(times)):
                 row = start + n + 1
+                report.rows = row
                 try:
                     yield cells.event(
                         row,
@@ -123,6 +131,7 @@ class DataFrameBarFeed:
                         report.add(err)
                         continue
                     raise err from None
+        refuse_no_bars(report, self.instrument, "the frame has no rows")
 
     def _names(self) -> dict[str, str]:
         """Field -> column name, checked against the frame (the time field may be the index)."""

@@ -25,7 +25,7 @@ from typing import Any
 from lockstep.adapters.errors import BAD_ROW, FeedError
 from lockstep.adapters.events import MarketEvent
 from lockstep.adapters.feeds.barfile import PRICE_FIELDS, BarColumns, BarFile
-from lockstep.adapters.feeds.base import SkipPolicy, SkipReport, is_row_error
+from lockstep.adapters.feeds.base import SkipPolicy, SkipReport, is_row_error, refuse_no_bars
 from lockstep.adapters.feeds.columnar import BarCells, NsTime, check_columns, import_optional
 from lockstep.adapters.instruments import InstrumentSpec
 from lockstep.adapters.timestamps import TimeFormat, format_time
@@ -44,7 +44,8 @@ class ParquetBarFeed(BarFile):
     """Bars of one instrument from a Parquet file; options and skip policy as :class:`CsvBarFeed`.
 
     ``skip_policy="skip"`` drops bad rows and counts each in
-    :attr:`skip_report`; a missing column or an unreadable file always fails.
+    :attr:`skip_report`; a missing column, an unreadable file or a file
+    without a single bar (no rows, or every row skipped) always fails.
     pyarrow is imported when the feed is built, so a missing installation is
     reported before a run starts.
     """
@@ -98,6 +99,7 @@ class ParquetBarFeed(BarFile):
             volumes = columns.get("volume")
             for n in range(batch.num_rows):
                 row += 1
+                report.rows = row
                 volume = None if volumes is None else volumes[n]
                 try:
                     yield cells.event(row, times[n], [p[n] for p in prices], volume)
@@ -106,6 +108,7 @@ class ParquetBarFeed(BarFile):
                         report.add(err)
                         continue
                     raise
+        refuse_no_bars(report, self.instrument, "the file has no rows")
 
     def _open(self) -> Any:
         if not self.path.is_file():
