@@ -25,7 +25,8 @@ import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, Protocol, TextIO
 
-from lockstep.adapters import Dataset, Feed, MarketEvent, SkipReport
+from lockstep.adapters import Dataset, Feed, MarketEvent
+from lockstep.adapters.feeds.base import WrappedFeed
 from lockstep.runtime.extensions import FeedsDataset, with_feeds
 
 CHUNK = 256
@@ -136,25 +137,14 @@ class Progress:
             return TextRenderer(self._stream, self.label)
 
 
-class CountingFeed:
+class CountingFeed(WrappedFeed):
     """A feed that reports how many events went through it; otherwise the inner feed itself."""
 
-    __slots__ = ("_inner", "_progress")
+    __slots__ = ("_progress",)
 
     def __init__(self, inner: Feed, progress: Progress) -> None:
-        self._inner = inner
+        super().__init__(inner)
         self._progress = progress
-
-    @property
-    def name(self) -> str:
-        return self._inner.name
-
-    @property
-    def skip_report(self) -> SkipReport:
-        return self._inner.skip_report
-
-    def fingerprint(self) -> str:
-        return self._inner.fingerprint()
 
     def __iter__(self) -> Iterator[MarketEvent]:
         advance = self._progress.advance

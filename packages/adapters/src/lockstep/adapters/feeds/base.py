@@ -103,6 +103,33 @@ class SkipReport:
         return f"{self.source}: skipped {self.total}{of} rows: {self.breakdown()}"
 
 
+class WrappedFeed:
+    """A feed that is another feed seen through a wrapper (counting, limiting, ...).
+
+    Name, skip report and fingerprint are the inner feed's, so the run store
+    sees no difference; subclasses override ``__iter__`` only.
+    """
+
+    __slots__ = ("_inner",)
+
+    def __init__(self, inner: Feed) -> None:
+        self._inner = inner
+
+    @property
+    def name(self) -> str:
+        return self._inner.name
+
+    @property
+    def skip_report(self) -> SkipReport:
+        return self._inner.skip_report
+
+    def fingerprint(self) -> str:
+        return self._inner.fingerprint()
+
+    def __iter__(self) -> Iterator[MarketEvent]:
+        return iter(self._inner)
+
+
 def refuse_no_bars(report: SkipReport, instrument: InstrumentSpec, nothing: str) -> None:
     """Fail a one-instrument feed that ended without a bar; call it when the rows run out.
 

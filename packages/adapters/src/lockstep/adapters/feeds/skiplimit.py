@@ -29,7 +29,7 @@ from fractions import Fraction
 
 from lockstep.adapters.errors import TOO_MANY_SKIPPED, FeedError
 from lockstep.adapters.events import MarketEvent
-from lockstep.adapters.feeds.base import Feed, SkipReport
+from lockstep.adapters.feeds.base import Feed, SkipReport, WrappedFeed
 
 DEFAULT_MAX_SKIP_SHARE = Fraction(1, 100)
 """1 %: enough for a stray bad line in a long file, far too little for a systematic error."""
@@ -86,25 +86,14 @@ def check_skip_share(report: SkipReport, rows: int, max_share: Fraction) -> None
     raise FeedError("skipped rows", reason, source=report.source, kind=TOO_MANY_SKIPPED)
 
 
-class SkipLimitFeed:
+class SkipLimitFeed(WrappedFeed):
     """``inner`` unchanged, except that it fails at its end when it skipped too many rows."""
 
-    __slots__ = ("_inner", "max_share")
+    __slots__ = ("max_share",)
 
     def __init__(self, inner: Feed, max_share: SkipShare = DEFAULT_MAX_SKIP_SHARE) -> None:
-        self._inner = inner
+        super().__init__(inner)
         self.max_share = skip_share(max_share)
-
-    @property
-    def name(self) -> str:
-        return self._inner.name
-
-    @property
-    def skip_report(self) -> SkipReport:
-        return self._inner.skip_report
-
-    def fingerprint(self) -> str:
-        return self._inner.fingerprint()
 
     def __iter__(self) -> Iterator[MarketEvent]:
         kept = 0
