@@ -233,3 +233,30 @@ def test_blame_prefers_user_code_to_the_library_and_knows_builtin_strategies() -
 def _pythonpath(extra: Path) -> str:
     current = os.environ.get("PYTHONPATH")
     return f"{extra}{os.pathsep}{current}" if current else str(extra)
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        (  # raised while the class is built from its parameters
+            "class BadInit(Strategy):\n    name = 'bad-init'\n\n"
+            "    def __init__(self, **kw):\n        super().__init__(**kw)\n"
+            "        self.window = int('ten')\n",
+            "strategy {path}: ValueError: invalid literal for int() with base 10: 'ten' "
+            "(at {path}:9)",
+        ),
+        (  # raised while the file is imported
+            "X = {}['missing']\n",
+            "{path}:4: cannot load: KeyError: 'missing'",
+        ),
+    ],
+    ids=["constructor", "import"],
+)
+def test_errors_before_the_run_name_the_strategy_line(
+    tmp_path: Path, body: str, expected: str
+) -> None:
+    path = tmp_path / "early.py"
+    path.write_text("from lockstep.runtime import Strategy\n\n\n" + body, encoding="utf-8")
+    done = run_cli("backtest", str(path), "--data", "daily", "--out", str(tmp_path / "out"))
+    assert done.returncode == 2
+    assert done.stderr == f"lockstep: error: {expected.format(path=path)}\n"

@@ -40,6 +40,7 @@ from lockstep.core import (
 )
 from lockstep.core.backend import ENV_VAR
 from lockstep.runtime.backtest import TRACE_MODES, run_backtest
+from lockstep.runtime.blame import Blame
 from lockstep.runtime.config import RunConfig, load_config
 from lockstep.runtime.errors import StoreError, StrategyError
 from lockstep.runtime.extensions import (
@@ -558,7 +559,8 @@ def _make_strategy(
     except StrategyError:
         raise
     except Exception as err:
-        raise StrategyError(f"strategy {spec}: {type(err).__name__}: {err}") from None
+        where = Blame(cls).where(err)
+        raise StrategyError(f"strategy {spec}: {type(err).__name__}: {err}{where}") from None
 
 
 def _dataset(name: str, options: Mapping[str, str], registry: Extensions) -> Dataset:

@@ -13,7 +13,9 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import inspect
+import os
 import sys
+import traceback
 from collections.abc import Mapping
 from pathlib import Path
 from types import ModuleType
@@ -75,8 +77,20 @@ def _import_file(path: Path) -> ModuleType:
         raise StrategyError(f"{path}:{err.lineno}: syntax error: {err.msg}") from None
     except Exception as err:
         del sys.modules[name]
-        raise StrategyError(f"{path}: cannot load: {type(err).__name__}: {err}") from None
+        line = _line_in(path, err)
+        raise StrategyError(f"{path}{line}: cannot load: {type(err).__name__}: {err}") from None
     return module
+
+
+def _line_in(path: Path, err: BaseException) -> str:
+    """``:LINE`` of the innermost traceback frame in ``path`` (the file's own line), or ``""``."""
+    target = os.path.realpath(path)
+    lines = [
+        frame.lineno
+        for frame in traceback.extract_tb(err.__traceback__)
+        if os.path.realpath(frame.filename) == target
+    ]
+    return f":{lines[-1]}" if lines else ""
 
 
 BACKTRADER_LAYER = "lockstep.runtime.compat.backtrader"
