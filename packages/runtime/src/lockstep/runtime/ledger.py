@@ -32,6 +32,8 @@ class Ledger:
         self.positions: dict[str, int] = dict.fromkeys(self.instruments, 0)
         self.marks: dict[str, int] = {}
         self.bars: dict[str, deque[Bar]] = {i: deque(maxlen=history) for i in self.instruments}
+        self._keep_bars = history > 0
+        """A ledger that only values positions (verify's) keeps no bar history."""
         self.clock = 0
         self.last_seq_id = 0
         self.last_hash = "0" * 64
@@ -58,9 +60,10 @@ class Ledger:
         kind = item["event_type"]
         if kind == "bar":
             self.marks[inst] = p["close"]
-            self.bars[inst].append(
-                Bar(item["event_time"], p["open"], p["high"], p["low"], p["close"], p["volume"])
-            )
+            if self._keep_bars:
+                self.bars[inst].append(
+                    Bar(item["event_time"], p["open"], p["high"], p["low"], p["close"], p["volume"])
+                )
         elif kind == "trade":
             self.marks[inst] = p["price"]
         else:

@@ -99,7 +99,7 @@ class Tally:
     """
 
     def __init__(self, setup: Mapping[str, Any], ledger: Ledger | None = None) -> None:
-        self.ledger = ledger if ledger is not None else Ledger(setup, history=1)
+        self.ledger = ledger if ledger is not None else Ledger(setup, history=0)
         self.curve = EquityCurve(self.ledger)
         self.book = TradeBook()
         self.records = 0
