@@ -32,7 +32,7 @@ class Ledger:
         self.positions: dict[str, int] = dict.fromkeys(self.instruments, 0)
         self.marks: dict[str, int] = {}
         self.bars: dict[str, deque[Bar]] = {i: deque(maxlen=history) for i in self.instruments}
-        self._keep_bars = history > 0
+        self.keeps_bars = history > 0
         """A ledger that only values positions (verify's) keeps no bar history."""
         self.clock = 0
         self.last_seq_id = 0
@@ -54,13 +54,21 @@ class Ledger:
                 return  # a duplicate changes nothing, not even the mark
             self._market(item)
 
+    def apply_mark(self, time: int, instrument: str, mark: int, seq_id: int, hash_: str) -> None:
+        """What :meth:`apply` does for a bar record with no deltas or diagnostics, given
+        just its values (for a ledger that keeps no bar history)."""
+        self.clock = max(self.clock, time)
+        self.last_seq_id = seq_id
+        self.last_hash = hash_
+        self.marks[instrument] = mark
+
     def _market(self, item: Mapping[str, Any]) -> None:
         inst = item["instrument"]
         p = item["payload"]
         kind = item["event_type"]
         if kind == "bar":
             self.marks[inst] = p["close"]
-            if self._keep_bars:
+            if self.keeps_bars:
                 self.bars[inst].append(
                     Bar(item["event_time"], p["open"], p["high"], p["low"], p["close"], p["volume"])
                 )

@@ -271,7 +271,7 @@ def _tally_stored(store: RunStore, setup: Mapping[str, Any]) -> Tally:
     """The stored records through a :class:`Tally` (read on a connection of its own)."""
     tally = Tally(setup)
     for text in store.record_texts():
-        tally.add(json.loads(text))
+        tally.add_text(text)
     return tally
 
 

@@ -15,6 +15,7 @@ items the run fed, the final state hash) come from the replay itself.
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -144,6 +145,29 @@ class Tally:
         for record in records:
             self.add(record)
 
+    def add_text(self, text: str) -> None:
+        """One record as the canonical JSON line the core wrote (see :meth:`add`).
+
+        Most records of a run are bars that changed nothing but a mark, and
+        parsing each whole line is most of what verify spends on results. Such
+        a line is read with a few string searches instead (its layout is fixed:
+        canonical JSON, keys sorted, written by the core and already found
+        equal to the replay's); any other line, and every line when this tally
+        keeps bar history, is parsed and applied by :meth:`add`.
+        """
+        bar = None if self.ledger.keeps_bars else _quiet_bar(text)
+        if bar is None:
+            self.add(json.loads(text))
+            return
+        time, instrument, close, seq_id, record_hash = bar
+        if self._time is not None and time > self._time and self._market_seen:
+            self.curve.sample(self._time)
+        self._time = time if self._time is None else max(self._time, time)
+        self.ledger.apply_mark(time, instrument, close, seq_id, record_hash)
+        self.records += 1
+        self.bars += 1
+        self._market_seen = True
+
     def _batch(self, record: Mapping[str, Any], item: Mapping[str, Any], time: int) -> None:
         intents = item["intents"]
         self.intent_batches += 1
@@ -217,3 +241,49 @@ class Tally:
             return
         shift = self.ledger.shift[trade.instrument]
         trade.mark_to(mark, fp.notional(mark, open_qty, shift), self.ledger.clock)
+
+
+_QUIET_HEAD = '{"cash_deltas":[],"diagnostics":[],"fills":[],"hash":"'
+_QUIET_INPUT = '","input":{"event_time":'
+_QUIET_REST = ',"intent_outcomes":[],"origin":"input","position_deltas":[],"prev_hash":"'
+_QUIET_TAIL = ',"transitions":[]}'
+_BAR_KEYS = '"event_type":"bar","idempotency_key":'
+_INSTRUMENT = '"instrument":"'
+_CLOSE = '"kind":"event","payload":{"close":'
+_SOURCE = '"source":"market_data"'
+_SEQ = '"seq_id":'
+
+
+def _quiet_bar(text: str) -> tuple[int, str, int, int, str] | None:
+    """``(time, instrument, close, seq_id, hash)`` of a market bar input record with no
+    effects and no diagnostics, else None (the caller then parses the line)."""
+    if not (text.startswith(_QUIET_HEAD) and text.endswith(_QUIET_TAIL)):
+        return None
+    hash_end = len(_QUIET_HEAD) + 64
+    if not text.startswith(_QUIET_INPUT, hash_end):
+        return None
+    rest = text.find(_QUIET_REST, hash_end)
+    if rest < 0:
+        return None
+    start = hash_end + len(_QUIET_INPUT)
+    item = text[start:rest]
+    time_end = item.find(",")
+    instrument_at = item.find(_INSTRUMENT)
+    close_at = item.find(_CLOSE)
+    if (
+        not item.startswith(_BAR_KEYS, time_end + 1)
+        or instrument_at < 0
+        or close_at < 0
+        or _SOURCE not in item
+    ):
+        return None
+    instrument_at += len(_INSTRUMENT)
+    close_at += len(_CLOSE)
+    seq_at = text.rfind(_SEQ, rest) + len(_SEQ)
+    return (
+        int(item[:time_end]),
+        item[instrument_at : item.index('"', instrument_at)],
+        int(item[close_at : item.index(",", close_at)]),
+        int(text[seq_at : len(text) - len(_QUIET_TAIL)]),
+        text[len(_QUIET_HEAD) : hash_end],
+    )
