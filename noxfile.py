@@ -13,6 +13,9 @@
     nox -s fuzz               differential fuzzing of both backends (many more examples)
     nox -s docs               mkdocs build --strict (generated pages) + headless Chromium checks;
                               needs `bash .ci/install-chromium.sh` (chromium, chromedriver, dot)
+    nox -s bench              the benchmarks: Lockstep against Backtrader, backtesting.py and
+                              NautilusTrader, then every other benchmarks/bench_*.py;
+                              `-- --quick` is the small CI form (asserts agreement, never speed)
 
 Every session builds its own virtualenv (venv backend) and installs the four
 distributions from their local paths, in dependency order.
@@ -20,6 +23,8 @@ distributions from their local paths, in dependency order.
 
 from __future__ import annotations
 
+import shutil
+from collections.abc import Sequence
 from pathlib import Path
 
 import nox
@@ -184,11 +189,12 @@ BINDINGS = RUST / "lockstep-python"
 CARGO_ENV = {"CARGO_TERM_COLOR": "never"}
 
 
-def install_native(session: nox.Session) -> None:
+def install_native(session: nox.Session, deps: Sequence[str] = TEST_DEPS) -> None:
     """Build lockstep-native with maturin (release) and install it with the four distributions.
 
     maturin builds in rust/target, the directory the cargo steps use, so one
-    CI run compiles the dependencies once per profile.
+    CI run compiles the dependencies once per profile. ``deps`` are installed
+    beside it (the test requirements unless a lane needs others).
     """
     session.install("maturin>=1.7,<2")
     wheels = Path(session.create_tmp()) / "wheels"
@@ -210,7 +216,7 @@ def install_native(session: nox.Session) -> None:
         session.error(f"maturin produced no lockstep_native wheel in {wheels}")
     install_lockstep(session)
     session.install("--force-reinstall", "--no-deps", str(built[-1]))
-    session.install(*TEST_DEPS)
+    session.install(*deps)
     # A native lane without the extension would test nothing new: fail, never skip.
     session.run(
         "python",
@@ -304,3 +310,38 @@ def docs(session: nox.Session) -> None:
             "NO_MKDOCS_2_WARNING": "1",
         },
     )
+
+
+# The engines the peer benchmark compares Lockstep with (benchmarks/peers/). Backtrader
+# is pinned to the version the compatibility layer is tested against; 1.221.0 is the
+# last NautilusTrader release for CPython 3.11.
+PEER_DEPS = (
+    "backtrader==1.9.78.123",
+    "backtesting",
+    "nautilus_trader==1.221.0",
+    "pandas>=2.0",
+    "pyarrow>=14",
+)
+
+
+@nox.session(python=PYTHON)
+def bench(session: nox.Session) -> None:
+    """The benchmarks: `nox -s bench` measures, `nox -s bench -- --quick` is the CI form.
+
+    Runs benchmarks/bench_peers.py (extra arguments go to it): Lockstep's
+    event-native API and Backtrader layer on both backends against
+    Backtrader, backtesting.py and NautilusTrader, results compared before
+    any time counts, then every other benchmarks/bench_*.py. The native
+    extension is built when cargo is on PATH; without it the rust engines
+    and the native-only scripts are reported as skipped, not failed. A full
+    run writes benchmarks/results/ and takes hours (200,000 bars through the
+    Backtrader layer is minutes per run); `--quick` writes build/bench-quick/
+    and fails only when the engines disagree or a required one cannot run.
+    """
+    if shutil.which("cargo"):
+        install_native(session, PEER_DEPS)
+    else:
+        session.warn("cargo is not installed: no native core, the rust engines will be skipped")
+        install_lockstep(session)
+        session.install(*PEER_DEPS)
+    session.run("python", str(ROOT / "benchmarks" / "bench_peers.py"), *session.posargs)

@@ -1,6 +1,6 @@
 """What the Python/Rust boundary costs: per crossing, and per item by encoding.
 
-    python benchmarks/bench_boundary.py [--items N]
+    python benchmarks/bench_boundary.py [--items N] [--quick]
 
 Measures, on the rust backend:
 
@@ -13,7 +13,10 @@ Measures, on the rust backend:
   validate, match, hash, write the record line).
 
 Writes ``benchmarks/results/boundary.json``. The baseline is the Python core
-stepping the same items (``python_step_us``).
+stepping the same items (``python_step_us``). ``--quick`` measures 2,000
+items (the CI form). Without the native core there is nothing to measure:
+the script says so and exits with code 3, which ``bench_peers.py`` reports
+as skipped.
 """
 
 from __future__ import annotations
@@ -78,9 +81,18 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--items", type=int, default=100_000)
     parser.add_argument("--out", type=Path, default=RESULTS)
+    parser.add_argument("--quick", action="store_true", help="2,000 items (the CI form)")
     args = parser.parse_args()
     from lockstep.core import build_core
+    from lockstep.core.backend import native_status
     from lockstep.core.native import NativeCore, encode_items
+
+    status = native_status()
+    if not status.available:
+        print(f"bench_boundary: skipped: the native core is not usable: {status.problem}")
+        raise SystemExit(3)
+    if args.quick:
+        args.items = 2_000
 
     items = bars(args.items)
     n = len(items)

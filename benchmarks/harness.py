@@ -57,7 +57,19 @@ def _command_version(argv: list[str]) -> str | None:
 
 
 def peak_rss_mib() -> float:
-    """Peak resident memory of this process (Linux reports KiB)."""
+    """Peak resident memory of this process, in MiB.
+
+    Linux's ``VmHWM`` first: it belongs to this program's own address space.
+    ``ru_maxrss`` survives ``exec``, so a worker started by a big parent
+    (``subprocess`` forks it from the parent's memory) would report the
+    parent's peak instead of its own; it is the fallback elsewhere.
+    """
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return round(int(line.split()[1]) / 1024, 1)
+    except (OSError, ValueError, IndexError):
+        pass
     return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
 
 

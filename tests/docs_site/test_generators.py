@@ -274,6 +274,33 @@ def test_benchmarks_page_renders_a_result_file(tmp_path: Path) -> None:
     assert "`benchmarks/results/broken.json`: not readable JSON" in page
 
 
+def test_benchmarks_page_renders_a_peer_result_with_chosen_columns(tmp_path: Path) -> None:
+    """Peer files: rows labelled by engine, the table limited to ``table_columns``, notes nested."""
+    results = tmp_path / "benchmarks" / "results"
+    results.mkdir(parents=True)
+    rows = [
+        {"engine": "backtrader", "agrees": True, "bars_per_s": 1000, "ratio": 1.0, "runs": 3},
+        {"engine": "lockstep-rust", "agrees": True, "bars_per_s": 2500, "ratio": 2.5, "runs": 3},
+        {"engine": "wrong", "agrees": False, "differs": {"trades": {"got": [3], "expected": 4}}},
+    ]
+    document = {
+        "benchmark": "peers 1a sma",
+        "machine": {"cpu": "test cpu"},
+        "date": "2026-12-07",
+        "baseline": {"name": "backtrader", "bars_per_s": 1000},
+        "engine_notes": {"backtrader": "GenericCSVData", "lockstep-rust": "no store"},
+        "table_columns": ["engine", "agrees", "bars_per_s", "differs", "ratio", "absent"],
+        "results": rows,
+    }
+    (results / "peers_1a_sma.json").write_text(json.dumps(document), encoding="utf-8")
+    page = benchmarks.render(tmp_path)
+    assert "| `engine` | `agrees` | `bars_per_s` | `differs` | `ratio` |" in page
+    assert "`runs`" not in page and "`absent`" not in page
+    assert "| lockstep-rust | `true` | 2,500 | — | 2.5 |" in page
+    assert "- **engine_notes**:\n    - **backtrader**: GenericCSVData" in page
+    assert "2.5x" in page and ">wrong<" not in page  # a disagreeing engine is not charted
+
+
 _values = st.one_of(
     st.integers(-(10**12), 10**12),
     st.floats(allow_nan=False, allow_infinity=False, width=32),

@@ -13,7 +13,11 @@ metrics)::
      "results": [{"backend": "python", "events_per_s": 1000, "ratio": 1.0}, ...]}
 
 Charts are inline SVG drawn here (bars of each row's ``ratio``), so the page
-needs no charting script.
+needs no charting script. Rows are labelled by ``backend``, ``engine``,
+``name`` or ``case``. A file whose rows carry many metrics (the peer
+benchmark's ``peers_*.json``) may name the ones worth a table column in a
+top-level ``table_columns`` list; the rest stay in the file. Other top-level
+keys are listed under "Other details", nested objects as nested lists.
 """
 
 from __future__ import annotations
@@ -29,8 +33,10 @@ from lockstep_docgen.markdown import cell, code, generated_notice, table
 
 PAGE: Final = "benchmarks/index.md"
 RESULTS_REL: Final = "benchmarks/results"
-_LABEL_KEYS: Final = ("backend", "name", "case")
-_KNOWN_KEYS: Final = frozenset({"benchmark", "machine", "date", "baseline", "results"})
+_LABEL_KEYS: Final = ("backend", "engine", "name", "case")
+_KNOWN_KEYS: Final = frozenset(
+    {"benchmark", "machine", "date", "baseline", "results", "table_columns"}
+)
 """Top-level keys with a place of their own; any other key (parameters, what ``ratio`` means) is listed."""
 
 
@@ -73,13 +79,35 @@ def _text(value: Any) -> str:
     return code(json.dumps(value, sort_keys=True))
 
 
-def _mapping_lines(value: Any) -> list[str]:
-    """A machine or baseline description as bullet lines."""
+def _mapping_lines(value: Any, depth: int = 0) -> list[str]:
+    """A machine or baseline description as bullet lines; a non-empty mapping value nests."""
+    pad = "    " * depth
     if isinstance(value, Mapping):
-        return [f"- **{cell(str(k))}**: {_text(v)}" for k, v in value.items()]
+        lines: list[str] = []
+        for k, v in value.items():
+            if isinstance(v, Mapping) and v and depth < 2:
+                lines += [f"{pad}- **{cell(str(k))}**:", *_mapping_lines(v, depth + 1)]
+            else:
+                lines.append(f"{pad}- **{cell(str(k))}**: {_text(v)}")
+        return lines
     if value is None:
-        return ["- not recorded"]
-    return [f"- {_text(value)}"]
+        return [f"{pad}- not recorded"]
+    return [f"{pad}- {_text(value)}"]
+
+
+def _table_columns(data: Mapping[str, Any], rows: Sequence[Mapping[str, Any]]) -> list[str]:
+    """The file's ``table_columns`` that some row has, else every row key (labels first, ratio last)."""
+    chosen = data.get("table_columns")
+    if isinstance(chosen, list) and all(isinstance(c, str) for c in chosen):
+        present = {k for row in rows for k in row}
+        return [c for c in dict.fromkeys(chosen) if c in present]
+    columns: list[str] = []
+    for row in rows:
+        columns += [k for k in row if k not in columns]
+    ordered: list[str] = [c for c in _LABEL_KEYS if c in columns]
+    ordered += [c for c in columns if c not in ordered and c != "ratio"]
+    ordered += ["ratio"] if "ratio" in columns else []
+    return ordered
 
 
 def _baseline_name(value: Any) -> str:
@@ -178,15 +206,10 @@ def render(root: Path) -> str:
         if not rows:
             lines += ["This file has no result rows.", ""]
             continue
-        columns: list[str] = []
-        for row in rows:
-            columns += [k for k in row if k not in columns]
-        if not columns:
+        ordered = _table_columns(data, rows)
+        if not ordered:
             lines += ["The result rows of this file carry no values.", ""]
             continue
-        ordered: list[str] = [c for c in _LABEL_KEYS if c in columns]
-        ordered += [c for c in columns if c not in ordered and c != "ratio"]
-        ordered += ["ratio"] if "ratio" in columns else []
         body = [[_text(row.get(c, "")) if c in row else "—" for c in ordered] for row in rows]
         lines += table([code(c) for c in ordered], body)
         lines.append("")
