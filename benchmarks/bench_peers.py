@@ -38,9 +38,9 @@ engine that disagrees is a failure too (it is ours to fix); a peer that
 disagrees is reported, not fatal. Then (unless ``--no-others``) every other
 ``benchmarks/bench_*.py`` runs, with ``--quick`` when given and ``--out``:
 that is how the Lockstep-only scenarios (replay verify of >= 1,000,000
-events in ``bench_backtest_replay.py``; the order-update burst once its
-script exists) join ``nox -s bench``. A script that exits with code 3 could
-not run here (no native core) and is listed as skipped.
+events in ``bench_backtest_replay.py``; the order-update burst in
+``bench_order_burst.py``) join ``nox -s bench``. A script that exits with
+code 3 could not run here (no native core) and is listed as skipped.
 
 Nothing here asserts a speed.
 """

@@ -126,9 +126,19 @@ def with_ratios(rows: list[dict[str, Any]], metric: str) -> list[dict[str, Any]]
 
 
 def write_result(
-    name: str, params: Mapping[str, Any], rows: list[dict[str, Any]], metric: str, out: Path
+    name: str,
+    params: Mapping[str, Any],
+    rows: list[dict[str, Any]],
+    metric: str,
+    out: Path,
+    table_columns: Sequence[str] | None = None,
 ) -> Path:
-    result = {
+    """Write a result file; ``table_columns`` picks what the docs page's table shows.
+
+    Rows that carry many fields (hashes, per-run lists, tallies) would make
+    the page's table unreadable; the file keeps every field either way.
+    """
+    result: dict[str, Any] = {
         "benchmark": name,
         "date": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "machine": machine(),
@@ -137,6 +147,8 @@ def write_result(
         "params": dict(params),
         "results": with_ratios(rows, metric),
     }
+    if table_columns is not None:
+        result["table_columns"] = list(table_columns)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=2) + "\n")
     return out

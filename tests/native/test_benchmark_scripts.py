@@ -62,3 +62,26 @@ def test_boundary_benchmark_writes_its_result_file(tmp_path: Path) -> None:
     _run("bench_boundary.py", "--items", "200", "--out", str(tmp_path))
     result = json.loads((tmp_path / "boundary.json").read_text())
     assert result["results"]
+
+
+def test_order_burst_benchmark_agrees_on_both_backends_at_its_quick_size(tmp_path: Path) -> None:
+    _run("bench_order_burst.py", "--quick", "--out", str(tmp_path))
+    result = json.loads((tmp_path / "order_burst.json").read_text())
+    assert result["baseline"] == "python backend at main"
+    assert result["ratio_metric"] == "reports_per_s"
+    params = result["params"]
+    assert (params["orders"], params["reports"], params["repeat"]) == (2_000, 5_000, 1)
+    rows = {row["backend"]: row for row in result["results"]}
+    assert set(rows) == {"python", "rust"} and rows["python"]["ratio"] == 1.0
+    assert rows["rust"]["crossings"] > 0 and rows["python"]["crossings"] is None
+    python, rust = rows["python"], rows["rust"]
+    assert (python["final_state_hash"], python["last_hash"]) == (
+        rust["final_state_hash"],
+        rust["last_hash"],
+    )
+    for row in rows.values():
+        assert row["refusals"] == 0 and row["records"] == params["reports"]
+        assert row["diagnostics"] == {"DUPLICATE": params["mix"]["duplicates"]}
+        assert len(row["runs"]) == 1
+        assert row["seconds_min"] <= row["seconds_median"] <= row["seconds_max"]
+        assert row["peak_rss_mib"] >= row["rss_half_mib"] > 0
