@@ -23,6 +23,8 @@ out = "runs/x"
 overwrite = true
 skip_bad_rows = false
 max_skip_share = 0.05
+trace = "checkpoints"
+warn_rejected_share = 0.25
 extensions = ["ext", "/abs/ext"]
 strict_extensions = true
 sinks = ["csv", "sqlite"]
@@ -63,6 +65,8 @@ def test_every_key_is_read(tmp_path: Path) -> None:
         overwrite=True,
         skip_bad_rows=False,
         max_skip_share=Fraction(1, 20),
+        trace="checkpoints",
+        warn_rejected_share=Fraction(1, 4),
         extensions=(tmp_path / "ext", Path("/abs/ext")),
         strict_extensions=True,
         sinks=("csv", "sqlite"),
@@ -71,7 +75,8 @@ def test_every_key_is_read(tmp_path: Path) -> None:
     )
     assert set(KEYS) == {
         "strategy", "params", "data", "data_options", "cash", "fee_ppm", "participation_bps",
-        "engine", "out", "overwrite", "skip_bad_rows", "max_skip_share", "extensions",
+        "engine", "out", "overwrite", "skip_bad_rows", "max_skip_share", "trace",
+        "warn_rejected_share", "extensions",
         "strict_extensions", "sinks", "report", "progress",
     }  # fmt: skip
 

@@ -308,3 +308,29 @@ def test_verify_reports_progress_over_every_stored_input(tmp_path: Path, trace: 
     assert report.ok and sum(seen) == result.inputs == report.inputs_checked
     shown = run_cli("replay", "verify", str(tmp_path / "run.db"), "--progress")
     assert shown.returncode == 0 and "OK" in shown.stdout
+
+
+def test_trace_mode_and_rejection_share_from_a_config_file(tmp_path: Path) -> None:
+    data = write_dataset(tmp_path / "data", {"TST": daily_rows(BARS)})
+    config = tmp_path / "run.toml"
+    config.write_text(
+        f'strategy = "sma_cross"\ndata = "{data}"\ntrace = "checkpoints"\n'
+        "warn_rejected_share = 0.5\nreport = false\n[params]\nfast = 2\nslow = 3\n",
+        encoding="utf-8",
+    )
+    out = tmp_path / "run"
+    result = run_cli("backtest", "--config", str(config), "--out", str(out))
+    assert result.returncode == 0, result.stderr
+    conn = sqlite3.connect(out / "run.db")
+    try:
+        assert conn.execute("SELECT count(*) FROM records").fetchone() == (0,)
+        assert json.loads(
+            conn.execute("SELECT value FROM meta WHERE key='trace'").fetchone()[0]
+        ) == ("checkpoints")
+    finally:
+        conn.close()
+    bad = config.read_text(encoding="utf-8").replace('"checkpoints"', '"some"')
+    config.write_text(bad, encoding="utf-8")
+    refused = run_cli("backtest", "--config", str(config), "--out", str(tmp_path / "other"))
+    assert refused.returncode == 2
+    assert "key 'trace' must be one of full, checkpoints, got 'some'" in refused.stderr

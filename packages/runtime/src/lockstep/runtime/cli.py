@@ -213,7 +213,6 @@ def build_parser() -> argparse.ArgumentParser:
     )
     bt.add_argument(
         "--warn-rejected-share",
-        type=float,
         default=None,
         metavar="FRACTION",
         help="warn when more than this share of the strategy's intents is rejected (default: "
@@ -482,6 +481,8 @@ class _Settings:
     overwrite: bool = False
     skip_bad_rows: bool = False
     max_skip_share: Fraction = DEFAULT_MAX_SKIP_SHARE
+    trace: str = "full"
+    warn_rejected_share: Fraction | None = None
     sinks: list[str] = field(default_factory=list)
     report: bool = True
     progress: bool | None = None
@@ -517,10 +518,8 @@ def _settings(args: argparse.Namespace, cfg: RunConfig) -> _Settings:
             check_starting_cash(args.cash)
         except ValueError as err:
             raise UsageError(f"--cash {err}") from None
-    try:
-        share = None if args.max_skip_share is None else skip_share(args.max_skip_share)
-    except ValueError as err:
-        raise UsageError(f"--max-skip-share {err}") from None
+    share = _fraction_flag("--max-skip-share", args.max_skip_share)
+    warn_share = _fraction_flag("--warn-rejected-share", args.warn_rejected_share)
     return _Settings(
         strategy=strategy,
         data=data,
@@ -534,10 +533,20 @@ def _settings(args: argparse.Namespace, cfg: RunConfig) -> _Settings:
         overwrite=_first(False, args.overwrite, cfg.overwrite),
         skip_bad_rows=_first(False, args.skip_bad_rows, cfg.skip_bad_rows),
         max_skip_share=_first(DEFAULT_MAX_SKIP_SHARE, share, cfg.max_skip_share),
+        trace=_first("full", args.trace, cfg.trace),
+        warn_rejected_share=_first(None, warn_share, cfg.warn_rejected_share),
         sinks=list(args.sink) or list(cfg.sinks),
         report=_first(True, args.report, cfg.report),
         progress=_first(None, args.progress, cfg.progress),
     )
+
+
+def _fraction_flag(flag: str, value: str | None) -> Fraction | None:
+    """A share from 0 to 1 given on the command line, refused naming the flag."""
+    try:
+        return None if value is None else skip_share(value)
+    except ValueError as err:
+        raise UsageError(f"{flag} {err}") from None
 
 
 def _options(pairs: Sequence[str]) -> dict[str, str]:
@@ -621,8 +630,10 @@ def _backtest(args: argparse.Namespace) -> int:
             overwrite=settings.overwrite,
             skip_policy="skip" if settings.skip_bad_rows else "fail",
             max_skip_share=settings.max_skip_share,
-            trace=args.trace or "full",
-            warn_rejected_share=args.warn_rejected_share,
+            trace=settings.trace,
+            warn_rejected_share=None
+            if settings.warn_rejected_share is None
+            else float(settings.warn_rejected_share),
         )
     finally:
         if progress is not None:

@@ -25,7 +25,7 @@ from __future__ import annotations
 import difflib
 import os
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from fractions import Fraction
@@ -35,6 +35,7 @@ from typing import Any
 from lockstep.adapters import skip_share
 from lockstep.adapters.data import check_starting_cash
 from lockstep.core import BACKENDS, LockstepError
+from lockstep.runtime.backtest import TRACE_MODES
 
 KEYS: dict[str, str] = {
     "strategy": "a built-in or extension strategy name, FILE.py[:Class] or module:Class",
@@ -49,6 +50,8 @@ KEYS: dict[str, str] = {
     "overwrite": "replace an existing run.db",
     "skip_bad_rows": "skip malformed data rows (counted and reported)",
     "max_skip_share": "the largest share of a feed's rows that may be skipped (0.01 is 1 %)",
+    "trace": f"what the run store keeps of the trace: one of {', '.join(TRACE_MODES)}",
+    "warn_rejected_share": "warn when more than this share of intents is rejected (0 to 1)",
     "extensions": "a list of extension directories",
     "strict_extensions": "fail when any extension fails to load",
     "sinks": "a list of result sink names",
@@ -80,6 +83,8 @@ class RunConfig:
     overwrite: bool | None = None
     skip_bad_rows: bool | None = None
     max_skip_share: Fraction | None = None
+    trace: str | None = None
+    warn_rejected_share: Fraction | None = None
     extensions: tuple[Path, ...] = ()
     strict_extensions: bool | None = None
     sinks: tuple[str, ...] = ()
@@ -114,11 +119,8 @@ def parse_config(raw: Mapping[str, Any], source: Path) -> RunConfig:
     strategy = check.text(raw, "strategy")
     data = check.text(raw, "data")
     out = check.text(raw, "out")
-    engine = check.text(raw, "engine")
-    if engine is not None and engine not in BACKENDS:
-        raise ConfigError(
-            f"{source}: key 'engine' must be one of {', '.join(BACKENDS)}, got {engine!r}"
-        )
+    engine = check.choice(raw, "engine", BACKENDS)
+    trace = check.choice(raw, "trace", TRACE_MODES)
     return RunConfig(
         path=source,
         strategy=None if strategy is None else _strategy_path(strategy, base),
@@ -133,6 +135,8 @@ def parse_config(raw: Mapping[str, Any], source: Path) -> RunConfig:
         overwrite=check.flag(raw, "overwrite"),
         skip_bad_rows=check.flag(raw, "skip_bad_rows"),
         max_skip_share=check.share(raw, "max_skip_share"),
+        trace=trace,
+        warn_rejected_share=check.share(raw, "warn_rejected_share"),
         extensions=tuple(base / p for p in check.texts(raw, "extensions")),
         strict_extensions=check.flag(raw, "strict_extensions"),
         sinks=tuple(check.texts(raw, "sinks")),
@@ -158,6 +162,14 @@ class _Checker:
             return None
         if not isinstance(value, str) or not value.strip():
             raise self._bad(key, "a non-empty string", value)
+        return value
+
+    def choice(self, raw: Mapping[str, Any], key: str, choices: Sequence[str]) -> str | None:
+        value = self.text(raw, key)
+        if value is not None and value not in choices:
+            raise ConfigError(
+                f"{self.source}: key {key!r} must be one of {', '.join(choices)}, got {value!r}"
+            )
         return value
 
     def texts(self, raw: Mapping[str, Any], key: str) -> list[str]:
