@@ -9,6 +9,7 @@ custom indicators, optstrategy) behaves as Backtrader's does.
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
 import math
 import sys
@@ -69,6 +70,14 @@ def test_example_runs_stores_verifies_and_matches_backtrader(tmp_path: Path) -> 
     value = mine.main(store=str(db), printlog=False)
     report = verify_run(db)
     assert report.ok, str(report)
+    # The run names and seals the user's Backtrader strategy, not the layer's bridge.
+    with RunStore.open(db) as store:
+        meta = store.meta()
+    assert meta["strategy"].startswith("bt_example_lockstep:")
+    assert meta["strategy_source"] == {
+        "path": str(EXAMPLE.resolve()),
+        "sha256": hashlib.sha256(EXAMPLE.read_bytes()).hexdigest(),
+    }
     source = EXAMPLE.read_text(encoding="utf-8")
     swapped = source.replace(
         "import lockstep.runtime.compat.backtrader as bt", "import backtrader as bt"

@@ -160,10 +160,12 @@ def run_backtest(
     run_store = _open_store(store, overwrite)
     run = _Run(strategy, core, normalized, run_store, checkpoint_every)
     run.keep_records = trace == "full"
+    # A host strategy (the Backtrader layer's bridge) names the class its user wrote.
+    author: type = getattr(strategy, "authored_class", type(strategy))
     meta = {
-        "strategy": f"{type(strategy).__module__}:{type(strategy).__qualname__}",
+        "strategy": f"{author.__module__}:{author.__qualname__}",
         "strategy_id": strategy.strategy_id,
-        "strategy_source": strategy_source(type(strategy)),
+        "strategy_source": strategy_source(author),
         "params": to_json(strategy.param_values),
         "engine": backend,
         "versions": _versions(),

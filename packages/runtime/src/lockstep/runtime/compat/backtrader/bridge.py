@@ -809,6 +809,12 @@ class BacktraderBridge(LockstepStrategy):
         self.session = session
         session.strategy_id = self.strategy_id
 
+    @property
+    def authored_class(self) -> type:
+        """The user's Backtrader strategy class: what the run store names and seals
+        (its module and source file), rather than this bridge."""
+        return type(self.session.strategies[0])
+
     def on_start(self, ctx: Context) -> None:
         self.session.on_start(ctx)
 
