@@ -29,7 +29,7 @@ import time
 from types import ModuleType
 from typing import Any
 
-from peers.spec import QTY, Strategy
+from peers.spec import CASH, QTY, DataSet, Strategy
 
 
 def strategy_class(bt: ModuleType, strategy: Strategy) -> type:
@@ -120,3 +120,21 @@ def csv_feed(bt: ModuleType, path: str, name: str) -> Any:
         timeframe=bt.TimeFrame.Minutes,
         compression=1,
     )
+
+
+def run_cerebro(
+    bt: ModuleType, strategy: Strategy, data: DataSet, **cerebro_args: Any
+) -> tuple[Any, Any, float]:
+    """``(cerebro, the strategy instance, final broker value)`` of one run of ``strategy``.
+
+    The same steps for real Backtrader and for the Lockstep layer (``bt`` is
+    either module), so the two runs differ only in the engine underneath.
+    """
+    cerebro = bt.Cerebro(stdstats=False, **cerebro_args)
+    for name, path in zip(data.instruments, data.files, strict=True):
+        cerebro.adddata(csv_feed(bt, str(path), name), name=name)
+    cerebro.broker.setcash(float(CASH))
+    cerebro.broker.setcommission(commission=0.0)
+    cerebro.addstrategy(strategy_class(bt, strategy))
+    (strat,) = cerebro.run()
+    return cerebro, strat, cerebro.broker.getvalue()

@@ -19,8 +19,8 @@ from __future__ import annotations
 import importlib.metadata
 import time
 
-from peers.bt_strategy import csv_feed, strategy_class
-from peers.spec import CASH, DataSet, Outcome, Scenario, Strategy, cents
+from peers.bt_strategy import run_cerebro
+from peers.spec import DataSet, Outcome, Scenario, Strategy, cents
 
 NAME = "backtrader"
 
@@ -37,14 +37,7 @@ def run(strategy: Strategy, scenario: Scenario, data: DataSet) -> Outcome:
     import backtrader as bt
 
     started, cpu = time.perf_counter(), time.process_time()
-    cerebro = bt.Cerebro(stdstats=False)
-    for name, path in zip(data.instruments, data.files, strict=True):
-        cerebro.adddata(csv_feed(bt, str(path), name), name=name)
-    cerebro.broker.setcash(float(CASH))
-    cerebro.broker.setcommission(commission=0.0)
-    cerebro.addstrategy(strategy_class(bt, strategy))
-    (strat,) = cerebro.run()
-    value = cerebro.broker.getvalue()
+    cerebro, strat, value = run_cerebro(bt, strategy, data)
     total = time.perf_counter() - started
     return Outcome(
         engine=NAME,

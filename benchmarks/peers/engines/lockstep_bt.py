@@ -15,9 +15,9 @@ from __future__ import annotations
 
 import time
 
-from peers.bt_strategy import csv_feed, strategy_class
+from peers.bt_strategy import run_cerebro
 from peers.lockstep_env import unavailable, versions
-from peers.spec import CASH, DataSet, Outcome, Scenario, Strategy, cents
+from peers.spec import DataSet, Outcome, Scenario, Strategy, cents
 
 
 class LockstepBacktrader:
@@ -34,14 +34,7 @@ class LockstepBacktrader:
         import lockstep.runtime.compat.backtrader as bt
 
         started, cpu = time.perf_counter(), time.process_time()
-        cerebro = bt.Cerebro(stdstats=False, engine=self.backend)
-        for name, path in zip(data.instruments, data.files, strict=True):
-            cerebro.adddata(csv_feed(bt, str(path), name), name=name)
-        cerebro.broker.setcash(float(CASH))
-        cerebro.broker.setcommission(commission=0.0)
-        cerebro.addstrategy(strategy_class(bt, strategy))
-        (strat,) = cerebro.run()
-        value = cerebro.broker.getvalue()
+        cerebro, strat, value = run_cerebro(bt, strategy, data, engine=self.backend)
         total = time.perf_counter() - started
         (result,) = cerebro.lockstep_results
         return Outcome(
