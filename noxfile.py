@@ -45,6 +45,11 @@ DISTRIBUTIONS: tuple[Path, ...] = (
     ROOT / "packages" / "runtime",  # lockstep-runtime -> lockstep.runtime
 )
 
+# The Backtrader release the compatibility layer is compared with (tests/compat) and
+# the peer benchmark times; one pin for both.
+BACKTRADER = "backtrader==1.9.78.123"
+COLUMNAR = ("pyarrow>=14", "pandas>=2.0")
+
 # pyyaml: tests/tools exercises the governance checkers (imported from tools/).
 # pyarrow, pandas, matplotlib, rich: the optional feeds, report chart and progress
 # bar are tested too (their absence is tested by hiding them). backtrader: the
@@ -55,12 +60,11 @@ TEST_DEPS = (
     "jsonschema>=4.18",
     "pyyaml>=6",
     "tzdata",
-    "pyarrow>=14",
-    "pandas>=2.0",
+    *COLUMNAR,
     "matplotlib>=3.7",
     "rich>=13",
     # tests/compat runs every side-by-side strategy in the real Backtrader too.
-    "backtrader==1.9.78.123",
+    BACKTRADER,
 )
 GOVERNANCE_DEPS = ("jsonschema>=4.18", "pyyaml>=6")
 # Pinned so that `nox -s lint` and pre-commit agree; bump together with
@@ -312,16 +316,9 @@ def docs(session: nox.Session) -> None:
     )
 
 
-# The engines the peer benchmark compares Lockstep with (benchmarks/peers/). Backtrader
-# is pinned to the version the compatibility layer is tested against; 1.221.0 is the
-# last NautilusTrader release for CPython 3.11.
-PEER_DEPS = (
-    "backtrader==1.9.78.123",
-    "backtesting",
-    "nautilus_trader==1.221.0",
-    "pandas>=2.0",
-    "pyarrow>=14",
-)
+# The engines the peer benchmark compares Lockstep with (benchmarks/peers/); 1.221.0 is
+# the last NautilusTrader release for CPython 3.11.
+PEER_DEPS = (BACKTRADER, "backtesting", "nautilus_trader==1.221.0", *COLUMNAR)
 
 
 @nox.session(python=PYTHON)

@@ -30,9 +30,9 @@ from pathlib import Path
 from typing import Any
 
 from lockstep.adapters import Dataset, Feed, instruments_from_setup, load_dataset, merge_feeds
-from lockstep.adapters.data import data_digest
+from lockstep.adapters.data import digest_of_fingerprints
 from lockstep.adapters.feeds.skiplimit import DEFAULT_MAX_SKIP_SHARE, SkipShare, limit_skips
-from lockstep.core import CoreSetup, SetupError, build_core, canonical_json, resolve_backend
+from lockstep.core import CoreSetup, SetupError, build_core, resolve_backend
 from lockstep.core.block import WakeSpec
 from lockstep.runtime.blame import Blame
 from lockstep.runtime.context import Context, unfit_value
@@ -155,8 +155,8 @@ def run_backtest(
     _check_cash(normalized)
     core = build_core(normalized, backend=engine)
     backend = str(getattr(core, "backend", resolve_backend(engine)))
-    digest = data_digest(feeds)
     prints = [f.fingerprint() for f in feeds]
+    digest = digest_of_fingerprints(prints)
     run_store = _open_store(store, overwrite)
     run = _Run(strategy, core, normalized, run_store, checkpoint_every)
     run.keep_records = trace == "full"
@@ -372,13 +372,6 @@ class _Run:
             "ts": self.ledger.clock,
             "intents": intents,
         }
-        try:
-            canonical_json(batch)
-        except TypeError:
-            raise StrategyError(
-                f"strategy {self.sid} produced an intent with a float; the core takes integers "
-                "(fixed-point units) only: use ctx.buy/ctx.sell with ints or decimal strings"
-            ) from None
         records = self._commit(batch)
         return self._wakes(records)
 
@@ -466,7 +459,7 @@ class _Run:
                     "the core takes ints (fixed-point units) only: convert with "
                     "ctx.price/ctx.qty or ctx.round_price/ctx.round_qty"
                 )
-            self.ctx._record(dict(intent))
+            self.ctx._record(dict(intent), f"strategy {self.sid}: {callback}")
 
 
 def _rejection(seq_id: int, when: int, outcome: Mapping[str, Any]) -> OrderUpdate:

@@ -90,10 +90,22 @@ class Context:
         out, self._pending = self._pending, []
         return out
 
-    def _record(self, intent: dict[str, Any]) -> None:
+    def _record(self, intent: dict[str, Any], call: str) -> None:
+        """Queue an intent for this time step's batch; every intent passes here.
+
+        Anything the core cannot take (a float, a Decimal, an object) is refused
+        now, naming ``call``, while the strategy's line is still on the stack.
+        """
         if not self._accepting:
             raise StrategyError(
                 f"strategy {self._strategy_id} placed an intent after the run ended (in on_stop)"
+            )
+        unfit = unfit_value(intent)
+        if unfit is not None:
+            raise StrategyError(
+                f"{call}: the intent has {unfit}; the core takes ints "
+                "(fixed-point units) only: convert with ctx.price/ctx.qty, or "
+                "ctx.round_price/ctx.round_qty for a computed value"
             )
         if intent.get("type") == "place_order" and isinstance(intent.get("client_order_id"), str):
             self._own_orders.add(intent["client_order_id"])
@@ -300,7 +312,7 @@ class Context:
 
     def cancel(self, order_id: str) -> None:
         """Record a cancel of one of this strategy's orders."""
-        self._record({"type": "cancel_order", "client_order_id": order_id})
+        self._record({"type": "cancel_order", "client_order_id": order_id}, "ctx.cancel")
 
     def replace(
         self,
@@ -329,7 +341,8 @@ class Context:
                 "qty": new_qty,
                 "price": price,
                 "stop_price": stop_price,
-            }
+            },
+            call,
         )
 
     def submit(self, intent: Mapping[str, Any]) -> None:
@@ -339,14 +352,7 @@ class Context:
         strategy's line, rather than when the batch is sent after the callback
         returned.
         """
-        unfit = unfit_value(intent)
-        if unfit is not None:
-            raise StrategyError(
-                f"ctx.submit: the intent has {unfit}; the core takes ints "
-                "(fixed-point units) only: convert with ctx.price/ctx.qty, or "
-                "ctx.round_price/ctx.round_qty for a computed value"
-            )
-        self._record(dict(intent))
+        self._record(dict(intent), "ctx.submit")
 
     def _place(
         self,
@@ -383,7 +389,8 @@ class Context:
                 "qty": self._qty(instrument, qty, call, "qty"),
                 "price": None if limit is None else self._price(instrument, limit, call, "limit"),
                 "stop_price": None if stop is None else self._price(instrument, stop, call, "stop"),
-            }
+            },
+            call,
         )
         return order_id
 

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from lockstep.adapters import DatasetError, FeedError, data_digest, load_dataset
+from lockstep.adapters import DatasetError, FeedError, digest_of_fingerprints, load_dataset
 
 
 def data_problems(meta: Mapping[str, Any], data: str | Path) -> list[str]:
@@ -26,7 +26,7 @@ def data_problems(meta: Mapping[str, Any], data: str | Path) -> list[str]:
     try:
         feeds = load_dataset(data).feeds()
         fingerprints = [feed.fingerprint() for feed in feeds]
-        digest = data_digest(feeds)
+        digest = digest_of_fingerprints(fingerprints)
     except (DatasetError, FeedError) as err:
         return [f"data {data}: cannot be read: {err}"]
     stored_digest = meta.get("data_digest")

@@ -490,9 +490,3 @@ def _compare(line: str, stored: StoredRecord | None) -> int:
     if stored.origin != record["origin"]:
         raise _Diverged(seq_id, "record origin differs from the replayed one")
     return seq_id
-
-
-def iter_records(store: RunStore) -> Iterator[dict[str, Any]]:
-    """Stored records as dicts, for tools that recompute results (metrics, reports)."""
-    for stored in store.records():
-        yield json.loads(stored.record)

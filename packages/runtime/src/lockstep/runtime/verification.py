@@ -14,13 +14,13 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 from lockstep.runtime.replay import VerifyReport, verify_run
 from lockstep.runtime.seal import run_hash, seal_problems
 from lockstep.runtime.store import RunStore
+from lockstep.runtime.versions import distribution_versions
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,18 +58,7 @@ def verify_and_record(
     )
     if report.refused:
         return report, False
-    entry = {
-        "at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "ok": report.ok,
-        "backend": report.backend,
-        "run_hash": report.run_hash,
-        "trace": report.trace,
-        "data_checked": report.data_checked,
-        "first_divergence": report.first_divergence,
-        "reason": report.reason,
-        "problems": list(report.problems),
-        "lockstep_runtime": _runtime_version(),
-    }
+    entry = verification_entry(report)
     with RunStore.open(path) as store:
         recorded = store.record_verification(entry)
     return report, recorded
@@ -89,23 +78,14 @@ def current_status(
         return VerificationStatus(
             "unverified", "never verified: run `lockstep replay verify` on the store"
         )
-    when = f"{last.get('at')} on {last.get('backend')}"
-    if not last.get("ok"):
-        reason = str(last.get("reason"))
-        recorded = tuple(str(p) for p in last.get("problems") or ())
-        return VerificationStatus("failed", f"FAILED verification ({when}): {reason}", recorded)
-    if problems or last.get("run_hash") != run_hash(results):
+    if last.get("ok") and (problems or last.get("run_hash") != run_hash(results)):
         return VerificationStatus(
             "changed",
-            f"verified {when}, but the store was changed since (seal or run hash differs): "
-            "verify it again",
+            f"verified {last.get('at')} on {last.get('backend')}, but the store was changed "
+            "since (seal or run hash differs): verify it again",
             problems,
         )
-    data = ", data files checked" if last.get("data_checked") else ""
-    return VerificationStatus(
-        "verified",
-        f"verified {when}: trace, results and metadata match{data}; run hash {last.get('run_hash')}",
-    )
+    return _entry_status(last)
 
 
 def store_status(store: RunStore) -> VerificationStatus:
@@ -114,20 +94,35 @@ def store_status(store: RunStore) -> VerificationStatus:
 
 def status_of_report(report: VerifyReport) -> VerificationStatus:
     """The status a verification just made gives (for a report written right after it)."""
-    when = f"{datetime.now(UTC).strftime('%Y-%m-%dT%H:%M:%SZ')} on {report.backend}"
-    if report.ok:
-        data = ", data files checked" if report.data_checked else ""
+    return _entry_status(verification_entry(report))
+
+
+def verification_entry(report: VerifyReport) -> dict[str, Any]:
+    """What the ``verifications`` table keeps of one outcome."""
+    return {
+        "at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "ok": report.ok,
+        "backend": report.backend,
+        "run_hash": report.run_hash,
+        "trace": report.trace,
+        "data_checked": report.data_checked,
+        "first_divergence": report.first_divergence,
+        "reason": report.reason,
+        "problems": list(report.problems),
+        "lockstep_runtime": distribution_versions()["lockstep-runtime"],
+    }
+
+
+def _entry_status(entry: Mapping[str, Any]) -> VerificationStatus:
+    """``verified`` or ``failed``, as one recorded outcome says (nothing re-checked here)."""
+    when = f"{entry.get('at')} on {entry.get('backend')}"
+    if not entry.get("ok"):
+        problems = tuple(str(p) for p in entry.get("problems") or ())
         return VerificationStatus(
-            "verified",
-            f"verified {when}: trace, results and metadata match{data}; run hash {report.run_hash}",
+            "failed", f"FAILED verification ({when}): {entry.get('reason')}", problems
         )
+    data = ", data files checked" if entry.get("data_checked") else ""
     return VerificationStatus(
-        "failed", f"FAILED verification ({when}): {report.reason}", report.problems
+        "verified",
+        f"verified {when}: trace, results and metadata match{data}; run hash {entry.get('run_hash')}",
     )
-
-
-def _runtime_version() -> str | None:
-    try:
-        return metadata.version("lockstep-runtime")
-    except metadata.PackageNotFoundError:
-        return None
