@@ -4,11 +4,13 @@
 directory) writes three files from a complete run store:
 
 ``report.html``
-    one page with inline CSS, the chart embedded as a ``data:`` URI, the
-    summary metrics, the run's provenance (strategy and parameters, data
-    digest, engine, package versions, final state hash) and the trade list.
+    one page with inline CSS, the chart embedded as a ``data:`` URI, a
+    banner with the run's verification status, the summary metrics, the
+    run's provenance (strategy and its source hash, parameters, data digest,
+    engine, package versions, final state and run hashes) and the trade list.
     It loads nothing from anywhere, so it can be mailed, archived or opened
-    offline, and it is the same bytes for the same run.
+    offline. The same run gives the same bytes except for the banner (it says
+    when the run was verified) and the run store's path in the page's head.
 ``equity.png``
     equity over time with the drawdown below it, drawn with matplotlib's Agg
     backend (no display needed).
