@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
 from decimal import Decimal
 
 import pytest
 
 from lockstep.adapters import FeedError, InstrumentSpec, MemoryFeed, merge_feeds
 from lockstep.adapters.events import MarketEvent, bar_event
-from lockstep.core import build_core
+from lockstep.core import build_core, canonical_json
 
 A = InstrumentSpec("A", "sim", "USD", 2, 0)
 B = InstrumentSpec("B", "sim", "USD", 2, 0, tick_size=5)
@@ -124,6 +125,23 @@ def test_memory_skip_policy_reports() -> None:
 def test_memory_fingerprint_depends_on_content() -> None:
     assert _bars(A, 1, 2).fingerprint() == _bars(A, 1, 2).fingerprint()
     assert _bars(A, 1, 2).fingerprint() != _bars(A, 1, 3).fingerprint()
+
+
+def test_memory_fingerprint_is_the_digest_of_the_canonical_envelopes() -> None:
+    """Rows and the same bars given as events hash alike: the canonical JSON of the envelopes."""
+    rows = _bars(A, 1, 2)
+    events = list(rows)
+    expected = hashlib.sha256(canonical_json([e.envelope(0) for e in events])).hexdigest()
+    assert rows.fingerprint() == expected
+    assert MemoryFeed(events, name="given", instrument=A).fingerprint() == expected
+
+
+def test_memory_fingerprint_refuses_a_given_event_holding_a_float() -> None:
+    floaty = MarketEvent(
+        1, "sim", "A", "bar", {"open": 1.5, "high": 2, "low": 1, "close": 2, "volume": 0}
+    )
+    with pytest.raises(TypeError, match="integers only"):
+        MemoryFeed([floaty], name="floaty").fingerprint()
 
 
 def test_market_event_is_a_value() -> None:

@@ -147,11 +147,13 @@ class BlockResult:
     diverged: bool = False
     _records: list[dict[str, Any]] | None = None
     _lines: list[str] | None = None
+    _item_lines: list[str] | None = None
 
     def records(self) -> list[dict[str, Any]]:
         if self._records is None:
             assert self._lines is not None
-            self._records = [json.loads(line) for line in self._lines]
+            # One parser call per block, not per record: the lines are JSON objects.
+            self._records = json.loads("[" + ",".join(self._lines) + "]")
         return self._records
 
     def lines(self) -> list[str]:
@@ -167,6 +169,22 @@ class BlockResult:
         start = 0
         for count in self.counts:
             out.append(records[start : start + count])
+            start += count
+        return out
+
+    def per_item_lines(self) -> list[tuple[str, list[str]]] | None:
+        """Each committed item's canonical line with its records' lines, when the core
+        produced both as text (the native core); ``None`` when it did not.
+
+        The run store keeps exactly these lines, so a caller that has them
+        stores them as they are instead of encoding the dicts again.
+        """
+        if self._lines is None or self._item_lines is None:
+            return None
+        out: list[tuple[str, list[str]]] = []
+        start = 0
+        for item_line, count in zip(self._item_lines, self.counts, strict=True):
+            out.append((item_line, self._lines[start : start + count]))
             start += count
         return out
 

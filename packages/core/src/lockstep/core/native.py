@@ -31,7 +31,11 @@ from lockstep.core.errors import (
 from lockstep.core.items import parse_input
 from lockstep.core.orders import sorted_order_ids
 
-_ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=True)
+_ENCODER = json.JSONEncoder(
+    sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=True
+)
+"""Sorted keys: a committed item's block line is then its canonical JSON (it holds no
+float or NaN, or the core would have refused it), which the run store keeps as it is."""
 
 
 def encode_items(items: Iterable[Mapping[str, Any]]) -> bytes:
@@ -144,7 +148,7 @@ class NativeCore:
         if isinstance(items, bytes):
             return NativeCursor(self, items)
         data, refusal = encode_prefix(items)
-        return NativeCursor(self, data, refusal)
+        return NativeCursor(self, data, refusal, lines=True)
 
     def snapshot(self) -> dict[str, Any]:
         snapshot: dict[str, Any] = json.loads(self._call(self._native.snapshot_json))
@@ -276,11 +280,21 @@ class NativeCursor:
     core reports a refused item after committing the ones before it.
     """
 
-    def __init__(self, core: NativeCore, data: bytes, refusal: LockstepError | None = None) -> None:
+    def __init__(
+        self,
+        core: NativeCore,
+        data: bytes,
+        refusal: LockstepError | None = None,
+        *,
+        lines: bool = False,
+    ) -> None:
         self._core = core
         self._data = data
         self._start = 0
         self._refusal = refusal
+        self._lines = lines
+        """Whether ``data`` is one canonical line per item (blocks this module encoded),
+        so each run can hand back the committed items' lines."""
 
     def run(
         self,
@@ -288,7 +302,11 @@ class NativeCursor:
         hash_at: Sequence[int] = (),
         expect: Expected | None = None,
     ) -> BlockResult:
-        result, self._start = self._core._block(self._data, wake, hash_at, self._start, expect)
+        start = self._start
+        result, self._start = self._core._block(self._data, wake, hash_at, start, expect)
+        if self._lines and result.consumed:
+            committed = self._data[start : self._start].decode().split("\n", result.consumed)
+            result._item_lines = committed[: result.consumed]
         used_up = expect is not None and result.expect_end[0] >= len(expect.lines)
         stopped = result.woke or result.diverged or result.error is not None or used_up
         if self._refusal is not None and not stopped and self._start >= len(self._data):

@@ -298,18 +298,33 @@ class _Run:
             while done < len(block):
                 result = cursor.run(wake=self.wake)
                 last = result.consumed - 1
+                texts = result.per_item_lines() if self.store is not None else None
                 for n, records in enumerate(result.per_item()):
-                    self._after_commit(block[done + n], records, wake=result.woke and n == last)
+                    self._after_commit(
+                        block[done + n],
+                        records,
+                        wake=result.woke and n == last,
+                        lines=None if texts is None else texts[n],
+                    )
                 done += result.consumed
                 result.raise_error()
                 if result.consumed == 0:
                     break
 
     def _after_commit(
-        self, item: Mapping[str, Any], records: list[dict[str, Any]], *, wake: bool
+        self,
+        item: Mapping[str, Any],
+        records: list[dict[str, Any]],
+        *,
+        wake: bool,
+        lines: tuple[str, list[str]] | None = None,
     ) -> None:
-        """Everything the loop does for one committed feed item (wake only if it may)."""
-        self._record(item, records)
+        """Everything the loop does for one committed feed item (wake only if it may).
+
+        ``lines`` are the item's and its records' canonical lines when the core
+        produced them, for the store to keep as they are.
+        """
+        self._record(item, records, lines)
         if wake:
             self._react(self._wakes(records))
         self._step_done()
@@ -332,14 +347,20 @@ class _Run:
         self._record(item, records)
         return records
 
-    def _record(self, item: Mapping[str, Any], records: list[dict[str, Any]]) -> None:
+    def _record(
+        self,
+        item: Mapping[str, Any],
+        records: list[dict[str, Any]],
+        lines: tuple[str, list[str]] | None = None,
+    ) -> None:
         """Store and tally (ledger, trades, counts, equity) bookkeeping for one committed item."""
         self.inputs += 1
         if self.store is not None:
+            item_line, record_lines = (None, None) if lines is None else lines
             # Items are the runtime's own (feeds give ints; batches were float-checked).
-            self.store.add_input(item, checked=False)
+            self.store.add_input(item, checked=False, line=item_line)
             if self.keep_records:
-                self.store.add_records(records)
+                self.store.add_records(records, record_lines)
         for record in records:
             self.tally.add(record)
         self.day_orders.observe(records)

@@ -185,23 +185,27 @@ class RunStore:
         with self._transaction():
             self._conn.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)", rows)
 
-    def add_input(self, item: Mapping[str, Any], *, checked: bool = True) -> None:
-        """Buffer an input item; ``checked=False`` skips the float scan for items known clean."""
-        self._input_seq += 1
-        encode = canonical_json if checked else canonical_json_unchecked
-        self._inputs.append((self._input_seq, encode(item).decode()))
+    def add_input(
+        self, item: Mapping[str, Any], *, checked: bool = True, line: str | None = None
+    ) -> None:
+        """Buffer an input item; ``checked=False`` skips the float scan for items known clean.
 
-    def add_records(self, records: list[dict[str, Any]]) -> None:
-        for r in records:
-            self._records.append(
-                (
-                    r["seq_id"],
-                    r["origin"],
-                    canonical_json_unchecked(r).decode(),
-                    r["hash"],
-                    r["prev_hash"],
-                )
-            )
+        ``line`` is the item's canonical JSON when the caller already has it (the
+        native core's block line), kept as it is.
+        """
+        self._input_seq += 1
+        if line is None:
+            encode = canonical_json if checked else canonical_json_unchecked
+            line = encode(item).decode()
+        self._inputs.append((self._input_seq, line))
+
+    def add_records(self, records: list[dict[str, Any]], lines: list[str] | None = None) -> None:
+        """Buffer trace records; ``lines`` are their canonical JSON lines when the core
+        wrote them (the native core does), kept as they are rather than encoded again."""
+        if lines is None:
+            lines = [canonical_json_unchecked(r).decode() for r in records]
+        for r, line in zip(records, lines, strict=True):
+            self._records.append((r["seq_id"], r["origin"], line, r["hash"], r["prev_hash"]))
 
     def add_checkpoint(
         self, seq_id: int, snapshot: Mapping[str, Any] | bytes, state_hash: str

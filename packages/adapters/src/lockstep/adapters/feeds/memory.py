@@ -26,6 +26,7 @@ from lockstep.adapters.feeds.base import (
 from lockstep.adapters.instruments import InstrumentSpec
 from lockstep.adapters.timestamps import TimeFormat, TimestampError, check_format, parse_time
 from lockstep.core import FixedPointError, canonical_json, to_fixed
+from lockstep.core.canonical import canonical_json_unchecked
 from lockstep.core.fixedpoint import QTY_MAX
 
 Value = int | str | Decimal
@@ -87,8 +88,13 @@ class MemoryFeed:
         return self._report
 
     def fingerprint(self) -> str:
-        items = [e.envelope(0) for e in self._iter_unchecked()]
-        return hashlib.sha256(canonical_json(items)).hexdigest()
+        items = []
+        for row, event in self._iter_unchecked():
+            if isinstance(row, MarketEvent):
+                canonical_json(event.payload)  # a given event may hold a float: refused here
+            items.append(event.envelope(0))
+        # Bars built from rows hold checked ints only, so the whole list needs no second scan.
+        return hashlib.sha256(canonical_json_unchecked(items)).hexdigest()
 
     def __iter__(self) -> Iterator[MarketEvent]:
         report = SkipReport(self._name)
@@ -117,10 +123,11 @@ class MemoryFeed:
             last_time = event.event_time
             yield event
 
-    def _iter_unchecked(self) -> Iterator[MarketEvent]:
+    def _iter_unchecked(self) -> Iterator[tuple[MarketEvent | BarRow, MarketEvent]]:
+        """Each convertible row with its event, without the order and shape checks."""
         for line, row in enumerate(self._rows, start=1):
             try:
-                yield self._event(row, line)
+                yield row, self._event(row, line)
             except FeedError:
                 continue
 
