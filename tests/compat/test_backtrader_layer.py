@@ -495,3 +495,21 @@ def test_no_warning_on_an_ordinary_run() -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("error", ls_bt.CompatWarning)
         _cerebro().run()
+
+
+def test_a_position_mirror_that_drifts_from_the_core_stops_the_run() -> None:
+    """The float mirror is checked against the core after every execution."""
+
+    class Tamper(ls_bt.Strategy):
+        def next(self) -> None:
+            if len(self) == 3:
+                self.buy(size=1)
+            elif len(self) == 6:
+                self.position.size += 1  # the mirror no longer matches the core
+                self.buy(size=1)
+
+    cerebro = ls_bt.Cerebro()
+    cerebro.adddata(ls_bt.feeds.PandasData(dataname=frame(3, n=20)), name="ACME")
+    cerebro.addstrategy(Tamper)
+    with pytest.raises(ls_bt.CompatError, match="position mirror"):
+        cerebro.run()

@@ -155,6 +155,9 @@ class Session:
         self._prints_seen = 0
         self.ctx: Context | None = None
         self.tracks: dict[int, _Track] = {}
+        self.live: dict[int, _Track] = {}
+        """The tracks not yet done, in ref order: what each bar looks at, so its cost
+        follows the orders still working, not every order the run ever made."""
         self.notifs: list[Order] = []
         self.new_orders: list[_Track] = []
         self.intents: list[dict[str, Any]] = []
@@ -370,7 +373,7 @@ class Session:
         order.broker = self.broker
         order.comminfo = self.broker.getcommissioninfo(data)
         track = _Track(order, owner, self._index(data))
-        self.tracks[order.ref] = track
+        self.tracks[order.ref] = self.live[order.ref] = track
         self.new_orders.append(track)
         order.status = Order.Submitted
         if self.broker.p.checksubmit:
@@ -447,8 +450,7 @@ class Session:
     def _bar_phase(self, ctx: Context, entries: list[tuple[int, int]]) -> None:
         """Between a step's bars and its closing prints: send the Close orders now due."""
         present = {di: bi for di, bi in entries}
-        for ref in sorted(self.tracks):
-            track = self.tracks[ref]
+        for track in self._live_tracks():
             if track.state != "held" or track.data_index not in present:
                 continue
             order = track.order
@@ -488,11 +490,12 @@ class Session:
                 if note.owner is strat:
                     strat._pending_orders.append(note)
         self.notifs = []
-        opened_short_of_cash = False
+        opened_short_of_cash = executed = False
         for outcome in sorted(outcomes, key=lambda o: o.ref):
             track = self.tracks[outcome.ref]
             order = track.order
             if outcome.kind == "fill":
+                executed = True
                 opened = self._execute(track, outcome)
                 opened_short_of_cash = opened_short_of_cash or opened
                 continue
@@ -510,7 +513,8 @@ class Session:
             order.executed.dt = order.data.datetime[0]
             track.state = "done"
             track.strategy._pending_orders.append(order.clone())
-        self._check_positions()
+        if executed:  # positions move only by fills, in the core and in the mirror alike
+            self._check_positions()
         if opened_short_of_cash and self.cash() < 0:
             self._warn(
                 "margin",
@@ -534,7 +538,8 @@ class Session:
     def _outcomes(self, ctx: Context) -> list[_Outcome]:
         """What the core did to each live order since the last cycle."""
         out: list[_Outcome] = []
-        in_core = [t for t in self.tracks.values() if t.state == "core"]
+        live = self._live_tracks()
+        in_core = [t for t in live if t.state == "core"]
         orders: Mapping[str, Any] = {}
         if in_core:
             orders = ctx._order_states(t.core_id for t in in_core if t.core_id is not None)
@@ -572,7 +577,7 @@ class Session:
             elif status == "rejected":
                 track.state = "done"
                 out.append(_Outcome(track.order.ref, "rejected"))
-        for track in self.tracks.values():
+        for track in live:
             if track.expire_now:
                 track.expire_now = False
                 out.append(_Outcome(track.order.ref, "expired"))
@@ -766,7 +771,7 @@ class Session:
         if self.k + 1 >= len(self.timeline):
             return
         upcoming = dict(self.timeline[self.k + 1][1])
-        for track in self.tracks.values():
+        for track in self._live_tracks():
             order = track.order
             if (
                 track.state != "core"
@@ -789,6 +794,13 @@ class Session:
                 self.deferred.append(track.core_id)
             else:
                 self.intents.append({"type": "cancel_order", "client_order_id": track.core_id})
+
+    def _live_tracks(self) -> list[_Track]:
+        """The tracks not done, in ref order (refs grow with creation); done ones leave here."""
+        live = self.live
+        for ref in [ref for ref, track in live.items() if track.state == "done"]:
+            del live[ref]
+        return list(live.values())
 
     def _warn(self, key: str, message: str) -> None:
         if key in self._warned:
