@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from lockstep.contracts.golden import TRACE_FILE, list_cases, load_case
 from lockstep.core import InputError, SequenceError, build_core
 from lockstep.core.block import Expected, WakeSpec, record_keys
+from lockstep.core.canonical import canonical_json_unchecked
 from lockstep.core.native import NativeCore, encode_items
 from parity_kit import run_both, save_failure
 from testkit import SETUP, T0, bar, batch, place, streams
@@ -166,3 +167,33 @@ def test_checking_against_a_trace_agrees(
         offset += actual.consumed
         start = actual.expect_end
     assert rust.state_hash() == python.state_hash()
+
+
+@FUZZ
+@given(streams(max_items=30))
+def test_item_lines_are_the_canonical_json_a_store_would_write(items: list[dict[str, Any]]) -> None:
+    """With ``item_lines``, each committed item comes back with its records as canonical lines.
+
+    The run store keeps these lines as they are, so they must be exactly what
+    encoding the item and the records would give; without it, none come back.
+    """
+    rust = build_core(SETUP, backend="rust")
+    assert isinstance(rust, NativeCore)
+    assert rust.open_block(items).run().per_item_lines() is None
+    rust = build_core(SETUP, backend="rust")
+    assert isinstance(rust, NativeCore)
+    cursor = rust.open_block(items, item_lines=True)
+    done = 0
+    while done < len(items):
+        result = cursor.run(wake=WakeSpec(frozenset({"bar"})))
+        pairs = result.per_item_lines()
+        if result.consumed:
+            assert pairs is not None and len(pairs) == result.consumed
+            for item, records, (item_line, record_lines) in zip(
+                items[done:], result.per_item(), pairs, strict=False
+            ):
+                assert item_line == canonical_json_unchecked(item).decode()
+                assert record_lines == [canonical_json_unchecked(r).decode() for r in records]
+        done += result.consumed
+        if result.error is not None or result.consumed == 0:
+            break

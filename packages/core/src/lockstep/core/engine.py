@@ -175,8 +175,14 @@ class Core:
             self.step, lambda: self.last_seq_id, self.state_hash, items, wake, hash_at, expect
         )
 
-    def open_block(self, items: Sequence[Mapping[str, Any]] | bytes) -> ItemCursor:
-        """A cursor that runs ``items`` in stretches, each up to the next wake-up."""
+    def open_block(
+        self, items: Sequence[Mapping[str, Any]] | bytes, *, item_lines: bool = False
+    ) -> ItemCursor:
+        """A cursor that runs ``items`` in stretches, each up to the next wake-up.
+
+        ``item_lines`` is accepted as the native core accepts it; this core makes
+        records as dicts and has no lines to hand back (``per_item_lines()`` is None).
+        """
         return ItemCursor(self, items)
 
     def snapshot(self) -> dict[str, Any]:

@@ -293,7 +293,7 @@ class _Run:
         """
         source = iter(items)
         while block := list(islice(source, BLOCK_SIZE)):
-            cursor = self.core.open_block(block)
+            cursor = self.core.open_block(block, item_lines=self.store is not None)
             done = 0
             while done < len(block):
                 result = cursor.run(wake=self.wake)
