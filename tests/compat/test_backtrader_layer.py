@@ -26,7 +26,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import lockstep.runtime.compat.backtrader as ls_bt
+from lockstep.adapters import FeedError, InstrumentSpec, MemoryFeed
 from lockstep.runtime import RunStore, verify_run
+from lockstep.runtime.compat.backtrader.core_feeds import BarColumns, ColumnFeed
 from lockstep.runtime.compat.backtrader.feeds import price_units, units
 
 REPO = Path(__file__).resolve().parents[2]
@@ -513,3 +515,40 @@ def test_a_position_mirror_that_drifts_from_the_core_stops_the_run() -> None:
     cerebro.addstrategy(Tamper)
     with pytest.raises(ls_bt.CompatError, match="position mirror"):
         cerebro.run()
+
+
+def test_a_bar_price_that_is_not_positive_is_refused_where_it_is() -> None:
+    """The layer's bars reach the core from packed columns, checked as any bar feed's rows."""
+    data = frame(5, n=6)
+    data.iloc[2, data.columns.get_loc("Low")] = 0.0
+    cerebro = ls_bt.Cerebro()
+    cerebro.adddata(ls_bt.feeds.PandasData(dataname=data), name="ACME")
+    cerebro.addstrategy(ls_bt.Strategy)
+    with pytest.raises(FeedError, match=r"bt:ACME:3: column 'low': 0 is outside 1\.\."):
+        cerebro.run()
+
+
+@given(
+    st.lists(
+        st.tuples(st.integers(1, 500), st.integers(0, 500), st.integers(0, 10**6)),
+        min_size=1,
+        max_size=30,
+    )
+)
+def test_column_feeds_give_the_events_a_memory_feed_gives(rows: list[tuple[int, int, int]]) -> None:
+    """Bars from columns equal ``MemoryFeed.from_bars`` of the same rows; prints follow at +1 ns."""
+    spec = InstrumentSpec("ACME", "sim", "USD", 2, 0)
+    columns = BarColumns()
+    table = []
+    for n, (low, spread, volume) in enumerate(rows):
+        bar = (1_000 * (n + 1), low + spread // 2, low + spread, low, low + spread // 3, volume)
+        columns.append(*bar)
+        table.append(bar)
+    bars = list(ColumnFeed(spec, columns, prints=False, name="bt:ACME"))
+    assert bars == list(MemoryFeed.from_bars(spec, table, name="bt:ACME"))
+    prints = list(ColumnFeed(spec, columns, prints=True, name="bt:ACME:close"))
+    assert [(p.event_time, p.payload) for p in prints] == [
+        (b.event_time + 1, {"price": b.payload["close"], "size": b.payload["volume"]}) for b in bars
+    ]
+    again = ColumnFeed(spec, columns, prints=False, name="bt:ACME").fingerprint()
+    assert again == ColumnFeed(spec, columns, prints=False, name="x").fingerprint()

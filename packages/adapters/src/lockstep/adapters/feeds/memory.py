@@ -166,10 +166,16 @@ def _fixed(value: Value, precision: int, lo: int, source: str, line: int, column
             source, line, column, BAD_ROW, f"expected an int or a decimal string, got {value!r}"
         )
     if isinstance(value, int):
-        if not lo <= value <= QTY_MAX:
-            raise FeedError.at(source, line, column, BAD_ROW, f"{value} is outside {lo}..{QTY_MAX}")
-        return value
+        return check_units(value, lo, source, line, column)
     try:
         return to_fixed(str(value), precision, lo=lo, hi=QTY_MAX)
     except FixedPointError as err:
         raise FeedError.at(source, line, column, BAD_ROW, err.reason) from None
+
+
+def check_units(value: int, lo: int, source: str, line: int, column: str) -> int:
+    """``value`` if it is a valid amount in units (``lo`` is 1 for prices, 0 for sizes),
+    else the ``bad_row`` error naming where it came from."""
+    if not lo <= value <= QTY_MAX:
+        raise FeedError.at(source, line, column, BAD_ROW, f"{value} is outside {lo}..{QTY_MAX}")
+    return value

@@ -47,9 +47,10 @@ from decimal import Decimal
 from fractions import Fraction
 from typing import Any
 
-from lockstep.adapters import InstrumentSpec, MarketEvent, MemoryFeed
+from lockstep.adapters import InstrumentSpec
 from lockstep.runtime.compat.backtrader.analyzers import _STRATEGY
 from lockstep.runtime.compat.backtrader.broker import BackBroker
+from lockstep.runtime.compat.backtrader.core_feeds import BarColumns, ColumnFeed
 from lockstep.runtime.compat.backtrader.feeds import (
     DataBase,
     TimeFrame,
@@ -240,37 +241,24 @@ class Session:
             "timers": [],
         }
 
-    def feeds(self) -> list[MemoryFeed]:
+    def feeds(self) -> list[ColumnFeed]:
         """Bars of every data feed, then their closing prints (1 ns after each bar)."""
         pp, sp = self.precision.price, self.precision.size
         bar_feeds, print_feeds = [], []
         for info in self.infos:
-            rows = []
-            prints = []
+            columns = BarColumns()
             for ns, bar in zip(info.ns, info.data._bars, strict=True):
-                volume = 0 if bar.volume != bar.volume else units(bar.volume, sp)
-                close = units(bar.close, pp)
-                rows.append(
-                    (
-                        ns,
-                        units(bar.open, pp),
-                        units(bar.high, pp),
-                        units(bar.low, pp),
-                        close,
-                        volume,
-                    )
+                columns.append(
+                    ns,
+                    units(bar.open, pp),
+                    units(bar.high, pp),
+                    units(bar.low, pp),
+                    units(bar.close, pp),
+                    0 if bar.volume != bar.volume else units(bar.volume, sp),
                 )
-                prints.append(
-                    MarketEvent(
-                        ns + 1,
-                        info.spec.venue,
-                        info.spec.id,
-                        "trade",
-                        {"price": close, "size": volume},
-                    )
-                )
-            bar_feeds.append(MemoryFeed.from_bars(info.spec, rows, name=f"bt:{info.spec.id}"))
-            print_feeds.append(MemoryFeed(prints, name=f"bt:{info.spec.id}:close"))
+            name = f"bt:{info.spec.id}"
+            bar_feeds.append(ColumnFeed(info.spec, columns, prints=False, name=name))
+            print_feeds.append(ColumnFeed(info.spec, columns, prints=True, name=f"{name}:close"))
         return bar_feeds + print_feeds
 
     def _build(

@@ -20,6 +20,7 @@ from __future__ import annotations
 import datetime as _dt
 import math
 import operator
+from array import array
 from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -106,7 +107,8 @@ class LineBuffer:
     __hash__ = object.__hash__
 
     def __init__(self, name: str = "", clock: DataBase | None = None) -> None:
-        self.array: list[float] = []
+        self.array: array[float] = array("d")
+        """Doubles, as Backtrader's own buffers: a value costs 8 bytes, not a float object."""
         self.name = name
         self._clock = clock
         self._minperiod = 1
@@ -137,10 +139,10 @@ class LineBuffer:
         """``size`` values ending ``ago`` bars back (fewer when the line is shorter)."""
         end = len(self.array) + ago
         start = max(0, end - size)
-        return self.array[start:end] if end - start == size else []
+        return self.array[start:end].tolist() if end - start == size else []
 
     def getzero(self, idx: int = 0, size: int = 1) -> list[float]:
-        return self.array[idx : idx + size]
+        return self.array[idx : idx + size].tolist()
 
     @property
     def lines(self) -> Lines:
@@ -373,7 +375,7 @@ class Window(Derived):
     """A function of the last ``period`` values of one line (mean, sum, max, min, ...)."""
 
     def __init__(
-        self, a: Any, period: int, func: Callable[[list[float]], Any], name: str = ""
+        self, a: Any, period: int, func: Callable[[Sequence[float]], Any], name: str = ""
     ) -> None:
         line = as_line(a)
         if line is None:
