@@ -157,47 +157,59 @@ def parse_input(obj: object) -> Event | IntentBatch | EventGroup:
 
 
 def parse_event(obj: Mapping[str, Any], path: str = "$") -> Event:
-    """Check one event envelope; bars that pass :func:`_plain_bar` skip the field readers."""
-    bar = _plain_bar(obj)
-    if bar is not None:
-        return bar
+    """Check one event envelope; bars and trades that pass :func:`_plain_market_event`
+    skip the field readers."""
+    event = _plain_market_event(obj)
+    if event is not None:
+        return event
     return parse_event_checked(obj, path)
 
 
 _ENVELOPE_KEY_SET = frozenset(ENVELOPE_KEYS)
 _BAR_KEY_SET = frozenset(("open", "high", "low", "close", "volume"))
+_TRADE_KEY_SET = frozenset(("price", "size"))
 
 
-def _plain_bar(obj: Mapping[str, Any]) -> Event | None:
-    """The event of a bar envelope that is valid beyond doubt, else ``None``.
+def _plain_market_event(obj: Mapping[str, Any]) -> Event | None:
+    """The event of a bar or trade envelope that is valid beyond doubt, else ``None``.
 
-    Bars are almost every item of a backtest, and reading each field through
-    the generic readers was most of what the Python core spent on one. This
-    accepts only what :func:`parse_event_checked` accepts (exact types, the
-    same ranges and identifier rule) and returns the same event; anything it
-    is not sure of, including every invalid envelope, goes to the readers, so
-    refusals and their messages have one home.
+    Bars (and, in the Backtrader layer, a closing trade per bar) are almost
+    every item of a backtest, and reading each field through the generic
+    readers was most of what the Python core spent on one. This accepts only
+    what :func:`parse_event_checked` accepts (exact types, the same ranges and
+    identifier rule) and returns the same event; anything it is not sure of,
+    including every invalid envelope, goes to the readers, so refusals and
+    their messages have one home.
     """
     if type(obj) is not dict or obj.keys() != _ENVELOPE_KEY_SET:
         return None
     payload = obj["payload"]
-    if (
-        obj["event_type"] != "bar"
-        or obj["source"] != "market_data"
-        or type(payload) is not dict
-        or payload.keys() != _BAR_KEY_SET
-    ):
+    if obj["source"] != "market_data" or type(payload) is not dict:
         return None
-    o, h, lo, c, size = (
-        payload["open"],
-        payload["high"],
-        payload["low"],
-        payload["close"],
-        payload["volume"],
-    )
-    if not (type(o) is type(h) is type(lo) is type(c) is type(size) is int):
-        return None
-    if not (PRICE_MIN <= lo <= o <= h <= PRICE_MAX and lo <= c <= h and 0 <= size <= QTY_MAX):
+    event_type = obj["event_type"]
+    if event_type == "bar":
+        if payload.keys() != _BAR_KEY_SET:
+            return None
+        o, h, lo, c = payload["open"], payload["high"], payload["low"], payload["close"]
+        size = payload["volume"]
+        if not (
+            type(o) is type(h) is type(lo) is type(c) is type(size) is int
+            and PRICE_MIN <= lo <= o <= h <= PRICE_MAX
+            and lo <= c <= h
+            and 0 <= size <= QTY_MAX
+        ):
+            return None
+    elif event_type == "trade":
+        if payload.keys() != _TRADE_KEY_SET:
+            return None
+        price, size = payload["price"], payload["size"]
+        if not (
+            type(price) is type(size) is int
+            and PRICE_MIN <= price <= PRICE_MAX
+            and 0 <= size <= QTY_MAX
+        ):
+            return None
+    else:
         return None
     seq_id, event_time, ingest_time = obj["seq_id"], obj["event_time"], obj["ingest_time"]
     producer_index, key = obj["producer_index"], obj["idempotency_key"]
@@ -222,7 +234,7 @@ def _plain_bar(obj: Mapping[str, Any]) -> Event | None:
         source="market_data",
         venue=venue,
         instrument=instrument,
-        event_type="bar",
+        event_type=event_type,
         payload=dict(payload),
         idempotency_key=key,
         producer_index=producer_index,
