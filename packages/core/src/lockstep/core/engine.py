@@ -10,7 +10,7 @@ way, so a replay of the inputs reproduces every record.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from lockstep.contracts.schemas import ContractViolation
@@ -57,9 +57,19 @@ GENERATED_VENUE = "core"
 class _Record:
     """Collects what one committed item did, in the order it happened."""
 
-    __slots__ = ("cash", "diagnostics", "fills", "outcomes", "positions", "transitions")
+    __slots__ = (
+        "cash",
+        "diagnostics",
+        "fills",
+        "on_close",
+        "outcomes",
+        "positions",
+        "transitions",
+    )
 
-    def __init__(self) -> None:
+    def __init__(self, on_close: Callable[[Order], None]) -> None:
+        self.on_close = on_close
+        """Called with an order about to become terminal (its remaining still open)."""
         self.transitions: list[dict[str, Any]] = []
         self.fills: list[dict[str, Any]] = []
         self.cash: dict[str, int] = {}
@@ -72,6 +82,8 @@ class _Record:
             self.transitions.append(
                 {"order_id": order.order_id, "from": order.status, "to": to, "trigger": trigger}
             )
+            if to in TERMINAL and order.status not in TERMINAL:
+                self.on_close(order)
             order.status = to
 
     def diagnose(self, code: str, order_id: str | None, detail: str) -> None:
@@ -106,6 +118,10 @@ class Core:
         self.last_hash = GENESIS_HASH
         self._pending: deque[Event] = deque()
         self._working: dict[str, list[str]] = {inst: [] for inst in setup.instruments}
+        self._open_signed: dict[str, int] = dict.fromkeys(setup.instruments, 0)
+        """Per instrument, the signed remaining quantity of its non-terminal orders, kept as
+        orders open, fill, change size and close: the exposure check reads it for every
+        intent, and summing the working orders each time made a batch quadratic."""
         self._failed: str | None = None
         self._checker = self._new_checker()
 
@@ -120,11 +136,10 @@ class Core:
         return self.sequencer.last_seq_id
 
     def open_signed_remaining(self, instrument: str, excluding: str | None = None) -> int:
-        total = 0
-        for oid in self._working_ids(instrument):
-            order = self.orders[oid]
-            if oid != excluding:
-                total += order.sign * order.remaining
+        total = self._open_signed.get(instrument, 0)
+        order = None if excluding is None else self.orders.get(excluding)
+        if order is not None and order.instrument == instrument and not order.is_terminal:
+            total -= order.sign * order.remaining
         return total
 
     # -- public surface -----------------------------------------------------------------------
@@ -265,9 +280,11 @@ class Core:
         self.timers = dict(engine["timers"])
         self.last_hash = engine["last_hash"]
         self._working = {inst: [] for inst in self.setup.instruments}
+        self._open_signed = dict.fromkeys(self.setup.instruments, 0)
         for oid, order in sorted(self.orders.items(), key=lambda kv: (kv[1].created_seq, kv[0])):
             if order.status not in TERMINAL:
                 self._working[order.instrument].append(oid)
+                self._open_signed[order.instrument] += order.sign * order.remaining
         self._checker = self._new_checker()
 
     # -- time steps ---------------------------------------------------------------------------
@@ -368,7 +385,7 @@ class Core:
     def _commit(self, item: Event | IntentBatch, origin: str) -> TraceRecord:
         seq_id = self.sequencer.assign(item.seq_id)
         item = item.with_seq(seq_id)
-        rec = _Record()
+        rec = _Record(self._order_closing)
         replaced: set[str] = set()
         if isinstance(item, IntentBatch):
             self._apply_intents(item, rec)
@@ -509,6 +526,7 @@ class Core:
             ):
                 rec.diagnose("INVALID_REPORT", order_id, "replacement does not fit the order")
                 return
+            self._open_signed[order.instrument] += order.sign * (p["qty"] - order.qty)
             order.qty, order.price, order.stop_price = p["qty"], p["price"], p["stop_price"]
             replaced.add(order_id)
         rec.transition(order, target, trigger)
@@ -550,6 +568,7 @@ class Core:
             rec.transition(order, "accepted", "implied_accept")
             rec.diagnose("IMPLIED_ACCEPT", order.order_id, "fill arrived before the acceptance")
         self.portfolio.commit(effects)
+        self._open_signed[order.instrument] -= order.sign * p["qty"]
         order.filled_qty += p["qty"]
         order.filled_notional = filled_notional
         order.fees = fees
@@ -700,6 +719,7 @@ class Core:
         the order is a function of the state alone and :meth:`restore` rebuilds
         it exactly (intent order within a batch is not part of the state).
         """
+        self._open_signed[order.instrument] += order.sign * order.remaining
         ids = self._working[order.instrument]
         at = len(ids)
         while at > 0:
@@ -708,6 +728,9 @@ class Core:
                 break
             at -= 1
         ids.insert(at, order.order_id)
+
+    def _order_closing(self, order: Order) -> None:
+        self._open_signed[order.instrument] -= order.sign * order.remaining
 
     def _working_ids(self, instrument: str) -> list[str]:
         """Non-terminal order ids of an instrument in creation order (pruned lazily)."""
