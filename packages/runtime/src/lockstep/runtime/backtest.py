@@ -22,10 +22,9 @@ import hashlib
 import inspect
 import json
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from itertools import islice
 from pathlib import Path
 from typing import Any
 
@@ -63,7 +62,9 @@ checkpoints, the trace head hash (which chains every record), the final state
 and every result, but it can place a difference only between two
 checkpoints, and reading the trace means replaying it."""
 BLOCK_SIZE = 4096
-"""Feed items handed to the core per step_block call at most (bounds memory, not crossings)."""
+"""Market events handed to the core per step_block call at most (bounds memory, not
+crossings). Events, not items: with many instruments an item is a group of one event per
+instrument, and a block of 4,096 groups of 100 would hold 409,600 envelopes."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -292,7 +293,7 @@ class _Run:
         follow strategy wake-ups, not events (ADR 0012).
         """
         source = iter(items)
-        while block := list(islice(source, BLOCK_SIZE)):
+        while block := _take_events(source, BLOCK_SIZE):
             cursor = self.core.open_block(block, item_lines=self.store is not None)
             done = 0
             while done < len(block):
@@ -562,3 +563,16 @@ def _check_cash(setup: Mapping[str, Any]) -> None:
             f"a backtest needs starting cash above 0 in {first} and none below 0; "
             f"{which} starts at {cash.get(which, 0)} money units",
         )
+
+
+def _take_events(source: Iterator[Mapping[str, Any]], limit: int) -> list[Mapping[str, Any]]:
+    """The next items of ``source`` up to ``limit`` events (a group counts its events);
+    at least one item while any are left, so a group larger than ``limit`` still goes."""
+    block: list[Mapping[str, Any]] = []
+    events = 0
+    for item in source:
+        block.append(item)
+        events += len(item["events"]) if item.get("kind") == "event_group" else 1
+        if events >= limit:
+            break
+    return block
