@@ -45,19 +45,30 @@ def check(core: Core) -> None:
             )
 
 
-@FUZZ
-@given(streams(max_items=40))
-def test_the_running_total_matches_the_working_orders(items: list[dict[str, Any]]) -> None:
+def python_core() -> Core:
     core = build_core(SETUP, backend="python")
     assert isinstance(core, Core)
+    return core
+
+
+def stepped(items: list[dict[str, Any]], after_each: Any = None) -> tuple[Core, bool]:
+    """A Python core after ``items`` up to the first refused one; whether all were taken."""
+    core = python_core()
     for item in items:
         try:
             core.step(item)
         except LockstepError:
-            break
-        check(core)
-    restored = build_core(SETUP, backend="python")
-    assert isinstance(restored, Core)
+            return core, False
+        if after_each is not None:
+            after_each(core)
+    return core, True
+
+
+@FUZZ
+@given(streams(max_items=40))
+def test_the_running_total_matches_the_working_orders(items: list[dict[str, Any]]) -> None:
+    core, _ = stepped(items, after_each=check)
+    restored = python_core()
     restored.restore(core.snapshot())
     check(restored)
 
@@ -66,22 +77,15 @@ def test_the_streams_exercise_open_orders() -> None:
     """Guards the property: streams must leave orders open on some instrument."""
 
     def leaves_orders_open(items: list[dict[str, Any]]) -> bool:
-        core = build_core(SETUP, backend="python")
-        assert isinstance(core, Core)
-        for item in items:
-            try:
-                core.step(item)
-            except LockstepError:
-                return False
-        return any(core.open_signed_remaining(i) for i in core.setup.instruments)
+        core, whole = stepped(items)
+        return whole and any(core.open_signed_remaining(i) for i in core.setup.instruments)
 
     assert find(streams(max_items=40), leaves_orders_open)
 
 
 def test_a_replace_moves_the_total_by_the_size_change() -> None:
     """Replaces are rare in random streams; this one changes a working order's size."""
-    core = build_core(SETUP, backend="python")
-    assert isinstance(core, Core)
+    core = python_core()
     core.step(batch(T0, place("o1", qty=30, order_type="limit", price=95), batch_id="b1"))
     core.step(batch(T0 + 1, place("o2", "sell", qty=5, order_type="limit", price=120)))
     assert core.open_signed_remaining("AAA") == 25
