@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import csv
+import itertools
 import math
 from fractions import Fraction
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from lockstep.runtime.ledger import Ledger
 from lockstep.runtime.metrics import EquityCurve, EquityPoint, compute_metrics
@@ -164,3 +167,33 @@ def test_trades_csv(tmp_path: Path) -> None:
     assert (
         rows[1]["status"] == "open" and rows[1]["exit_time"] == "" and rows[1]["exit_price"] == ""
     )
+
+
+def _returns_by_fractions(equities: list[int]) -> list[float] | None:
+    """The exact definition the fast ``_returns`` must equal: one Fraction per step."""
+    out = []
+    for before, after in itertools.pairwise(equities):
+        if before <= 0:
+            return None
+        out.append(float(Fraction(after - before, before)))
+    return out
+
+
+def _drawdown_by_fractions(initial: int, values: list[int]) -> Fraction:
+    """The largest fall from a peak as an exact fraction, the plain way."""
+    worst, peak = Fraction(0), initial
+    for value in [initial, *values]:
+        peak = max(peak, value)
+        if peak > 0 and value < peak:
+            worst = max(worst, Fraction(peak - value, peak))
+    return worst
+
+
+@given(st.lists(st.integers(-(10**15), 10**15), min_size=1, max_size=60))
+def test_returns_and_drawdown_equal_their_exact_definitions(values: list[int]) -> None:
+    from lockstep.runtime.metrics import _max_drawdown, _returns
+
+    points = [EquityPoint(n * DAY, v, False) for n, v in enumerate(values)]
+    assert _returns(values) == _returns_by_fractions(values)
+    initial = 1000
+    assert _max_drawdown(initial, points)[0] == float(_drawdown_by_fractions(initial, values))

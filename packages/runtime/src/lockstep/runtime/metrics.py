@@ -135,12 +135,14 @@ def compute_metrics(curve: EquityCurve, trades: Iterable[Trade]) -> Metrics:
 
 
 def _returns(equities: list[int]) -> list[float] | None:
-    out = []
-    for before, after in itertools.pairwise(equities):
-        if before <= 0:
-            return None  # returns are undefined once equity is not positive
-        out.append(float(Fraction(after - before, before)))
-    return out
+    """Each step's return, the float nearest the exact ratio.
+
+    Python's ``int / int`` is correctly rounded, so it equals
+    ``float(Fraction(after - before, before))`` without building a fraction.
+    """
+    if any(e <= 0 for e in equities[:-1]):
+        return None  # returns are undefined once equity is not positive
+    return [(after - before) / before for before, after in itertools.pairwise(equities)]
 
 
 def _cagr(initial: int, final: int, years: float | None) -> float | None:
@@ -180,19 +182,18 @@ def _max_drawdown(initial: int, points: list[EquityPoint]) -> tuple[float, int, 
     times = [points[0].time] + [p.time for p in points]
     values = [initial] + [p.equity for p in points]
     peak_index = 0
-    worst = Fraction(0)
+    peak = values[0]
+    # The worst fall so far as the exact fraction fall / top, compared by cross-multiplying.
+    fall, top = 0, 1
     worst_peak = worst_trough = 0
     for i, value in enumerate(values):
-        if value >= values[peak_index]:
-            peak_index = i
-            continue
-        peak = values[peak_index]
-        if peak > 0:
-            dd = Fraction(peak - value, peak)
-            if dd > worst:
-                worst, worst_peak, worst_trough = dd, peak_index, i
-    if worst == 0:
+        if value >= peak:
+            peak_index, peak = i, value
+        elif peak > 0 and (peak - value) * top > fall * peak:
+            fall, top, worst_peak, worst_trough = peak - value, peak, peak_index, i
+    if fall == 0:
         return 0.0, 0, 0
+    worst = Fraction(fall, top)
     end = len(values) - 1
     for j in range(worst_trough, len(values)):
         if values[j] >= values[worst_peak]:
