@@ -5,6 +5,7 @@ same input must give the same trace records and the same state hash.
 """
 
 from lockstep.core.backend import BACKENDS, build_core, resolve_backend
+from lockstep.core.bars import BarBlock
 from lockstep.core.canonical import canonical_json, sha256_hex
 from lockstep.core.coresetup import CoreSetup
 from lockstep.core.engine import Core, TraceRecord
@@ -24,6 +25,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "BACKENDS",
+    "BarBlock",
     "Core",
     "CoreFailed",
     "CoreSetup",

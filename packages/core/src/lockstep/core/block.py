@@ -279,6 +279,11 @@ class ItemCursor:
         )
         self._next = 0
 
+    @property
+    def items(self) -> Sequence[Item | bytes]:
+        """The block's items as this cursor runs them."""
+        return self._items
+
     def run(
         self,
         wake: WakeSpec | None = None,

@@ -16,6 +16,7 @@ from typing import Any
 from lockstep.contracts.schemas import ContractViolation
 from lockstep.contracts.schemas import validate as validate_contract
 from lockstep.core import fixedpoint as fp
+from lockstep.core.bars import BarBlock
 from lockstep.core.block import BlockResult, Expected, ItemCursor, WakeSpec, run_block
 from lockstep.core.canonical import GENESIS_HASH, canonical_json_unchecked, sha256_hex
 from lockstep.core.coresetup import CoreSetup
@@ -199,6 +200,15 @@ class Core:
         records as dicts and has no lines to hand back (``per_item_lines()`` is None).
         """
         return ItemCursor(self, items)
+
+    def open_bars(self, block: BarBlock, *, item_lines: bool = False) -> ItemCursor:
+        """A cursor over a :class:`BarBlock`: this core reads it as the envelopes it implies.
+
+        The native core reads the columns as they are; here each row becomes
+        the envelope :meth:`BarBlock.items` builds, so both cores check the same
+        values with the same rules.
+        """
+        return ItemCursor(self, block.items())
 
     def snapshot(self) -> dict[str, Any]:
         return {"business": self._business(), "engine": self._engine_state()}
