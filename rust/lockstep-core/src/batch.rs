@@ -1,7 +1,8 @@
 //! Block entry points: many input items in, canonical trace lines out, in one call.
 //!
 //! This is the shape the Python bindings use (ADR 0002, engine boundary): the
-//! caller hands over a whole block of input items as JSON lines and gets back
+//! caller hands over a whole block of input items as JSON lines (or market
+//! bars as packed columns, see [`crate::bars`]) and gets back
 //! the canonical record lines, how many records each input produced, and the
 //! state hashes it asked for. Nothing here calls back into the caller while
 //! the block runs, so a binding can release the interpreter for the whole call.
@@ -16,8 +17,9 @@ use std::collections::VecDeque;
 
 use crate::background_hash::BackgroundHasher;
 use crate::coresetup::Source;
+use crate::engine::parse_json_item;
 use crate::errors::CoreError;
-use crate::items::{Item, Payload};
+use crate::items::{Item, Parsed, Payload};
 use crate::record::Record;
 use crate::trace_check::{Progress, TraceChecker};
 use crate::Core;
@@ -212,7 +214,9 @@ pub struct BlockError {
 pub struct BlockOutput {
     /// Items committed (the prefix of the block).
     pub consumed: usize,
-    /// Byte offset in the input just past the last committed line (resume there).
+    /// Where to resume: for JSON lines the byte offset in the input just past
+    /// the last committed line; for a bar block ([`Core::step_bar_block`]) the
+    /// row after the last committed item.
     pub end: usize,
     /// Records produced by each committed item, in order.
     pub counts: Vec<u32>,
@@ -233,6 +237,48 @@ pub struct BlockOutput {
     pub error: Option<BlockError>,
 }
 
+/// Where the items of a block come from: JSON lines ([`JsonLines`]) or bar
+/// columns ([`crate::bars`]). The block loop ([`Core::step_items`]) is the
+/// same for every source; a source only reads and parses its next item and
+/// says where a later run resumes.
+pub(crate) trait ItemSource {
+    /// The next item, parsed, or its refusal; `None` once the block is used up.
+    /// Called once per item, just before the item is stepped.
+    fn next_item(&mut self) -> Option<Result<Parsed, CoreError>>;
+
+    /// Where to resume after the item `next_item` last gave (a byte offset,
+    /// a row, ...), or after the whole block once it gave `None`.
+    fn resume_at(&self) -> usize;
+
+    /// The item `next_item` last gave was refused; the block stops there.
+    fn refused(&mut self) {}
+}
+
+/// The items of a JSON-lines block (blank lines are skipped); positions are byte offsets.
+struct JsonLines<'a> {
+    input: &'a [u8],
+    pos: usize,
+}
+
+impl ItemSource for JsonLines<'_> {
+    fn next_item(&mut self) -> Option<Result<Parsed, CoreError>> {
+        while self.pos < self.input.len() {
+            let rest = &self.input[self.pos..];
+            let stop = memchr::memchr(b'\n', rest).map_or(self.input.len(), |n| self.pos + n + 1);
+            let line = &self.input[self.pos..stop];
+            self.pos = stop;
+            if !line.iter().all(u8::is_ascii_whitespace) {
+                return Some(parse_json_item(line));
+            }
+        }
+        None
+    }
+
+    fn resume_at(&self) -> usize {
+        self.pos
+    }
+}
+
 impl Core {
     /// Step every JSON line of `input` (blank lines are ignored) until the
     /// block ends, an item is refused, or the wake filter matches. Resume a
@@ -241,6 +287,16 @@ impl Core {
     /// State hashes asked for by `hash_at` are taken on a helper thread
     /// (see `background_hash`), started at the block's first checkpoint.
     pub fn step_block(&mut self, input: &[u8], options: BlockOptions<'_>) -> BlockOutput {
+        self.step_source(&mut JsonLines { input, pos: 0 }, options)
+    }
+
+    /// Run the items of `source` as [`Core::step_block`] runs JSON lines:
+    /// the trace checker and the background hasher live for this one call.
+    pub(crate) fn step_source(
+        &mut self,
+        source: &mut impl ItemSource,
+        options: BlockOptions<'_>,
+    ) -> BlockOutput {
         let progress = Progress::default();
         std::thread::scope(|scope| {
             let checker = options
@@ -248,7 +304,7 @@ impl Core {
                 .filter(|trace| !trace.is_empty())
                 .map(|trace| TraceChecker::spawn(scope, &progress, trace.lines));
             let mut hasher: Option<BackgroundHasher<'_>> = None;
-            let mut out = self.step_items(input, options, checker.as_ref(), &mut |seq_id, core| {
+            let mut out = self.step_items(source, options, checker.as_ref(), &mut |seq_id, core| {
                 hasher
                     .get_or_insert_with(|| BackgroundHasher::spawn(scope))
                     .submit(seq_id, core);
@@ -263,9 +319,13 @@ impl Core {
         })
     }
 
+    /// The block loop: step each item of `source` and collect its records
+    /// (or check them against the expected trace) until the source is used
+    /// up, an item is refused, the wake filter matches or the trace ends or
+    /// differs.
     fn step_items(
         &mut self,
-        input: &[u8],
+        source: &mut impl ItemSource,
         options: BlockOptions<'_>,
         checker: Option<&TraceChecker<'_>>,
         checkpoint: &mut dyn FnMut(i64, &Core),
@@ -277,21 +337,20 @@ impl Core {
             .and(options.expect)
             .map(|trace| HintCursor::new(trace.keys));
         let mut index = 0;
-        let mut pos = 0;
-        while pos < input.len() {
-            let stop = memchr::memchr(b'\n', &input[pos..]).map_or(input.len(), |n| pos + n + 1);
-            let line = &input[pos..stop];
-            if line.iter().all(u8::is_ascii_whitespace) {
-                pos = stop;
-                continue;
-            }
+        out.end = source.resume_at();
+        loop {
+            let Some(parsed) = source.next_item() else {
+                out.end = source.resume_at();
+                break;
+            };
             if let Some(hints) = hints.as_mut() {
                 hints.fill(&mut self.hash_hints, out.verified);
             }
             let queued = self.hash_hints.len();
-            let mut records = match self.step_line(line) {
+            let mut records = match parsed.and_then(|parsed| self.step_parsed(parsed)) {
                 Ok(records) => records,
                 Err(error) => {
+                    source.refused();
                     out.error = Some(BlockError { index, error });
                     break;
                 }
@@ -302,8 +361,7 @@ impl Core {
                 hints.consumed(hinted);
             }
             index += 1;
-            pos = stop;
-            out.end = pos;
+            out.end = source.resume_at();
             out.consumed += 1;
             out.counts.push(records.len() as u32);
             let mut woke = false;
@@ -348,9 +406,6 @@ impl Core {
                 given.lines.len() - left.lines.len(),
                 given.keys.len() - left.keys.len(),
             );
-        }
-        if out.error.is_none() && !out.woke && pos >= input.len() {
-            out.end = input.len();
         }
         out
     }

@@ -93,6 +93,16 @@ fn read_json_line(line: &[u8]) -> Result<Value, CoreError> {
     })
 }
 
+/// One input item given as JSON text, parsed as [`Core::step_json`] parses it:
+/// a plain item straight from the bytes ([`parse_line`]), anything else
+/// through `serde_json` and [`parse_input`], which name the offending field.
+pub fn parse_json_item(line: &[u8]) -> Result<Parsed, CoreError> {
+    match parse_line(line) {
+        Some(parsed) => Ok(parsed),
+        None => Ok(parse_input(&read_json_line(line)?)?),
+    }
+}
+
 /// `line` with each `NaN`, `Infinity` and `-Infinity` token outside strings
 /// (in a value position) replaced by a float literal; `None` if there is none.
 fn python_constants(line: &[u8]) -> Option<Vec<u8>> {
@@ -345,11 +355,7 @@ impl Core {
     /// escapes, floats, a refused field, ...) goes through `serde_json` and
     /// the generic checks, which name the offending field.
     pub fn step_json(&mut self, line: &[u8]) -> Result<Vec<Record>, CoreError> {
-        let parsed = match parse_line(line) {
-            Some(parsed) => parsed,
-            None => parse_input(&read_json_line(line)?)?,
-        };
-        self.step_parsed(parsed)
+        self.step_parsed(parse_json_item(line)?)
     }
 
     /// Commit one event envelope or intent batch and return its own (input) record.

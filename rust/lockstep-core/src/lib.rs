@@ -33,6 +33,7 @@
 #![forbid(unsafe_code)]
 
 mod background_hash;
+pub mod bars;
 pub mod batch;
 pub mod canonical;
 pub mod cases;
@@ -56,6 +57,7 @@ pub mod state;
 mod trace_check;
 pub mod validate;
 
+pub use bars::{BarBlockOutput, BarColumns};
 pub use batch::{BlockError, BlockOptions, BlockOutput, Expected, WakeFilter};
 pub use canonical::{canonical_json, sha256_hex, GENESIS_HASH};
 pub use coresetup::CoreSetup;

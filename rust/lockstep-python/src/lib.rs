@@ -7,7 +7,7 @@
 //! interpreter while a block runs. Every call is per block, setup or
 //! checkpoint, never per item (ADR 0002, engine shape; record 0002).
 
-use lockstep_core::{BlockOptions, Core, CoreError, Expected, WakeFilter};
+use lockstep_core::{BarColumns, BlockOptions, Core, CoreError, Expected, WakeFilter};
 use pyo3::create_exception;
 use pyo3::exceptions::PyException;
 use pyo3::prelude::*;
@@ -58,6 +58,19 @@ type BlockResult<'py> = (
     usize,
     (usize, usize),
     bool,
+);
+
+/// What one `step_bars` call returns to Python.
+type BarsResult<'py> = (
+    usize,
+    usize,
+    Vec<u32>,
+    Bound<'py, PyBytes>,
+    Vec<(i64, String)>,
+    bool,
+    Option<(usize, &'static str, String, String)>,
+    Vec<String>,
+    Option<Bound<'py, PyBytes>>,
 );
 
 /// A core instance owned by Python.
@@ -150,6 +163,69 @@ impl NativeCore {
             out.verified,
             (lines_at + out.expect_end.0, keys_at + out.expect_end.1),
             out.diverged,
+        ))
+    }
+
+    /// Run a bar block (packed int64 columns, see `lockstep_core::bars`) from
+    /// row `start_row` on, as `step_block` runs the equivalent JSON lines.
+    ///
+    /// `data` is `lockstep.core.bars.BarBlock.data` (`rows` rows) and
+    /// `sources` its `(venue, instrument)` pairs. Returns `(consumed, end_row,
+    /// counts, record_lines, state_hashes, woke, error, warnings,
+    /// item_lines)`: `end_row` is the row to resume at, `error` is `(index,
+    /// kind, path, reason)` or None, and `item_lines` (with `item_lines=True`,
+    /// else None) holds the canonical line of each committed item.
+    #[pyo3(signature = (data, rows, sources, wake=None, hash_at=Vec::new(), start_row=0, item_lines=false))]
+    #[allow(clippy::too_many_arguments)] // the Python keyword arguments
+    fn step_bars<'py>(
+        &mut self,
+        py: Python<'py>,
+        data: PyBackedBytes,
+        rows: usize,
+        sources: Vec<(String, String)>,
+        wake: Option<WakeSpec>,
+        hash_at: Vec<i64>,
+        start_row: usize,
+        item_lines: bool,
+    ) -> PyResult<BarsResult<'py>> {
+        self.crossings += 1;
+        let block = BarColumns::new(&data, rows, &sources)
+            .map_err(|reason| native_error("InputError", "$".into(), reason))?;
+        if start_row > rows {
+            return Err(native_error(
+                "InputError",
+                "$".into(),
+                format!("bar block start row {start_row} is beyond its {rows} rows"),
+            ));
+        }
+        let filter = wake.map(WakeSpec::into_filter);
+        let core = &mut self.core;
+        let out = py.detach(|| {
+            core.step_bar_block(
+                block,
+                start_row,
+                BlockOptions {
+                    wake: filter.as_ref(),
+                    hash_at: &hash_at,
+                    expect: None,
+                },
+                item_lines,
+            )
+        });
+        let error = out.block.error.map(|e| {
+            let (kind, path, reason) = describe(&e.error);
+            (e.index, kind, path, reason)
+        });
+        Ok((
+            out.block.consumed,
+            out.block.end,
+            out.block.counts,
+            PyBytes::new(py, &out.block.records),
+            out.block.state_hashes,
+            out.block.woke,
+            error,
+            self.core.take_warnings(),
+            out.item_lines.map(|lines| PyBytes::new(py, &lines)),
         ))
     }
 

@@ -6,9 +6,10 @@
 ``last_seq_id``, ``clock``, ``last_hash``) and
 raises the same exception types with the same paths. Items cross the boundary
 as one JSON-lines blob per call and records come back as canonical JSON lines
-(ADR 0011 explains the encoding and its measurement); no call is made per item
-inside a block. ``crossings`` counts calls into the extension, so benchmarks
-can report them.
+(ADR 0011 explains the encoding and its measurement); market bars may cross
+as packed int64 columns instead (:meth:`NativeCore.open_bars`, ADR 0017). No
+call is made per item inside a block. ``crossings`` counts calls into the
+extension, so benchmarks can report them.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+from lockstep.core.bars import BarBlock
 from lockstep.core.block import BlockResult, Expected, WakeSpec
 from lockstep.core.coresetup import CoreSetup
 from lockstep.core.errors import (
@@ -163,6 +165,16 @@ class NativeCore:
         data, refusal = encode_prefix(items, canonical=item_lines)
         return NativeCursor(self, data, refusal, lines=item_lines)
 
+    def open_bars(self, block: BarBlock, *, item_lines: bool = False) -> NativeBarCursor:
+        """A cursor over a :class:`BarBlock`; each run is one crossing.
+
+        The columns cross as they are: no envelope is built and nothing is
+        encoded, yet every run gives what ``open_block(block.items())`` gives
+        (records, errors, wake-ups). ``item_lines``: hand back each run's
+        committed items' canonical lines (``BlockResult.per_item_lines()``).
+        """
+        return NativeBarCursor(self, block, lines=item_lines)
+
     def snapshot(self) -> dict[str, Any]:
         snapshot: dict[str, Any] = json.loads(self._call(self._native.snapshot_json))
         return snapshot
@@ -258,7 +270,6 @@ class NativeCore:
             None if expect is None else (expect.lines, expect.keys, *expect.start),
         )
         self._warn(messages)
-        text = lines.decode()
         result = BlockResult(
             consumed,
             list(counts),
@@ -268,9 +279,40 @@ class NativeCore:
             verified,
             tuple(expect_end),
             diverged,
-            _lines=text.split("\n")[:-1] if text else [],
+            _lines=_split_lines(lines),
         )
         return result, end
+
+    def _bars(
+        self,
+        block: BarBlock,
+        wake: WakeSpec | None,
+        hash_at: Sequence[int],
+        start_row: int,
+        item_lines: bool,
+    ) -> tuple[BlockResult, int]:
+        """One crossing: run ``block`` from row ``start_row``; the result and the row to resume at."""
+        consumed, end_row, counts, lines, hashes, woke, error, messages, items = self._call(
+            self._native.step_bars,
+            block.data,
+            block.rows,
+            block.sources,
+            None if wake is None else wake.to_native(),
+            list(hash_at),
+            start_row,
+            item_lines,
+        )
+        self._warn(messages)
+        result = BlockResult(
+            consumed,
+            list(counts),
+            woke,
+            None if error is None else error_from_native(*error[1:]),
+            dict(hashes),
+            _lines=_split_lines(lines),
+            _item_lines=None if items is None else _split_lines(items),
+        )
+        return result, end_row
 
     @staticmethod
     def _warn(messages: Sequence[str]) -> None:
@@ -283,6 +325,12 @@ class NativeCore:
             return fn(*args)
         except self._module.NativeError as err:
             raise error_from_native(*err.args) from None
+
+
+def _split_lines(data: bytes) -> list[str]:
+    """The lines of ``data``, each of which ends in a newline."""
+    text = data.decode()
+    return text.split("\n")[:-1] if text else []
 
 
 class NativeCursor:
@@ -324,4 +372,23 @@ class NativeCursor:
         stopped = result.woke or result.diverged or result.error is not None or used_up
         if self._refusal is not None and not stopped and self._start >= len(self._data):
             result.error = self._refusal
+        return result
+
+
+class NativeBarCursor:
+    """A :class:`BarBlock` on the native core; each :meth:`run` resumes at the row where the last stopped.
+
+    A run stops as a :class:`NativeCursor` run does: after the item that
+    woke the strategy, at a refused item (the items before it committed; the
+    next run meets it again), or at the end of the block.
+    """
+
+    def __init__(self, core: NativeCore, block: BarBlock, *, lines: bool = False) -> None:
+        self._core = core
+        self._block = block
+        self._row = 0
+        self._lines = lines
+
+    def run(self, wake: WakeSpec | None = None, hash_at: Sequence[int] = ()) -> BlockResult:
+        result, self._row = self._core._bars(self._block, wake, hash_at, self._row, self._lines)
         return result
