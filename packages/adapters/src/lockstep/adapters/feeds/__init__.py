@@ -2,11 +2,14 @@
 
 CSV and in-memory feeds need only the standard library; :class:`ParquetBarFeed`
 needs pyarrow and :class:`DataFrameBarFeed` needs pandas (the ``parquet`` and
-``pandas`` extras), imported only when such a feed is built.
+``pandas`` extras), imported only when such a feed is built. With pyarrow
+installed, :class:`CsvBarFeed` also reads plain rows vectorised (same results).
+Bar file feeds give their bars as :class:`BarBatch` columns too (``bar_columns()``).
 """
 
 from lockstep.adapters.feeds.barfile import BarColumns
 from lockstep.adapters.feeds.base import Feed, SkipPolicy, SkipReport
+from lockstep.adapters.feeds.batch import BarBatch
 from lockstep.adapters.feeds.columnar import MissingDependencyError
 from lockstep.adapters.feeds.csv import CsvBarFeed, write_bar_csv
 from lockstep.adapters.feeds.memory import MemoryFeed
@@ -21,6 +24,7 @@ from lockstep.adapters.feeds.skiplimit import (
 
 __all__ = [
     "DEFAULT_MAX_SKIP_SHARE",
+    "BarBatch",
     "BarColumns",
     "CsvBarFeed",
     "DataFrameBarFeed",

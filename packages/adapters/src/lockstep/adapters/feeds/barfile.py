@@ -4,17 +4,28 @@ CSV and Parquet feeds read one instrument per file with the same options
 (column names, time format and zone, skip policy, how many bad rows to keep
 in the report) and fingerprint the file's bytes for the run store's data
 digest. :class:`BarFile` holds that, so each format's feed only reads rows.
+Every bar file also gives its bars as column batches (``bar_columns()``), so a
+run over bar files can take the columnar merge; a format with a faster
+columnar reader (CSV with pyarrow) overrides it.
 """
 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import tzinfo
 from pathlib import Path
 
 from lockstep.adapters.errors import BAD_ROW, FeedError
+from lockstep.adapters.events import MarketEvent
 from lockstep.adapters.feeds.base import SkipPolicy, SkipReport, check_policy
+from lockstep.adapters.feeds.batch import (
+    DEFAULT_BATCH_ROWS,
+    BarBatch,
+    check_max_rows,
+    pack_events,
+)
 from lockstep.adapters.instruments import InstrumentSpec
 from lockstep.adapters.timestamps import TimeFormat, check_format, zone
 
@@ -76,6 +87,19 @@ class BarFile:
     @property
     def name(self) -> str:
         return str(self.path)
+
+    def __iter__(self) -> Iterator[MarketEvent]:
+        raise NotImplementedError  # each format reads its own rows
+
+    def bar_columns(self, max_rows: int = DEFAULT_BATCH_ROWS) -> Iterator[BarBatch]:
+        """The bars of ``iter(self)`` packed in batches of at most ``max_rows``.
+
+        The same bars, skip report and errors as iterating the feed, because
+        it is iterating the feed; an error comes after the batch of the bars
+        read before it.
+        """
+        inst = self.instrument
+        return pack_events(iter(self), inst.venue, inst.id, check_max_rows(max_rows))
 
     @property
     def skip_report(self) -> SkipReport:
