@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import importlib.util
 import json
-import sqlite3
 from pathlib import Path
 
 import pytest
@@ -13,19 +12,12 @@ from lockstep.adapters import load_dataset, setup_for
 from lockstep.runtime import Strategy, Subscriptions, run_backtest
 from lockstep.runtime.builtin.sma_cross import SmaCross
 from lockstep.runtime.replay import verify_run
+from runtime_kit import table_rows
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 TABLES = (("inputs", "seq"), ("records", "seq_id"), ("checkpoints", "seq_id"))
 ENGINE_SPECIFIC = {"engine", "started", "finished"}
 """Meta keys that name the engine or the wall clock; everything else must match."""
-
-
-def _rows(path: Path, table: str, order: str) -> list[tuple[object, ...]]:
-    conn = sqlite3.connect(path)
-    try:
-        return conn.execute(f"SELECT * FROM {table} ORDER BY {order}").fetchall()
-    finally:
-        conn.close()
 
 
 def _run(tmp_path: Path, engine: str, strategy: Strategy, data: str) -> Path:
@@ -45,14 +37,14 @@ def test_demo_backtest_writes_identical_run_databases(tmp_path: Path, data: str)
     python = _run(tmp_path, "python", SmaCross(fast=5, slow=15), data)
     rust = _run(tmp_path, "rust", SmaCross(fast=5, slow=15), data)
     for table, order in TABLES:
-        assert _rows(python, table, order) == _rows(rust, table, order), table
-    meta_p, meta_r = dict(_rows(python, "meta", "key")), dict(_rows(rust, "meta", "key"))
+        assert table_rows(python, table, order) == table_rows(rust, table, order), table
+    meta_p, meta_r = dict(table_rows(python, "meta", "key")), dict(table_rows(rust, "meta", "key"))
     assert {k: v for k, v in meta_p.items() if k not in ENGINE_SPECIFIC} == {
         k: v for k, v in meta_r.items() if k not in ENGINE_SPECIFIC
     }
     results_p, results_r = (
-        dict(_rows(python, "results", "key")),
-        dict(_rows(rust, "results", "key")),
+        dict(table_rows(python, "results", "key")),
+        dict(table_rows(rust, "results", "key")),
     )
     results_p.pop("timing")
     results_r.pop("timing")
@@ -101,6 +93,6 @@ def test_a_backtrader_style_run_is_identical_on_both_engines(
         values[engine] = example.main(str(tmp_path / f"bt-{engine}.db"), printlog=False)
     assert values["python"] == values["rust"]
     python, rust = tmp_path / "bt-python.db", tmp_path / "bt-rust.db"
-    assert dict(_rows(rust, "meta", "key"))["engine"] == '"rust"'
+    assert dict(table_rows(rust, "meta", "key"))["engine"] == '"rust"'
     for table, order in TABLES:
-        assert _rows(python, table, order) == _rows(rust, table, order), table
+        assert table_rows(python, table, order) == table_rows(rust, table, order), table

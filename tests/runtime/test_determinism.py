@@ -2,19 +2,12 @@
 
 from __future__ import annotations
 
-import sqlite3
 from pathlib import Path
 
 from lockstep.adapters import load_dataset, setup_for
 from lockstep.runtime import run_backtest
 from lockstep.runtime.builtin.sma_cross import SmaCross
-
-
-def _rows(path: Path, table: str, order: str) -> list[tuple[object, ...]]:
-    conn = sqlite3.connect(path)
-    rows = conn.execute(f"SELECT * FROM {table} ORDER BY {order}").fetchall()
-    conn.close()
-    return rows
+from runtime_kit import table_rows
 
 
 def test_two_runs_store_identical_inputs_records_and_checkpoints(tmp_path: Path) -> None:
@@ -30,12 +23,12 @@ def test_two_runs_store_identical_inputs_records_and_checkpoints(tmp_path: Path)
     (a, ra), (b, rb) = runs
     assert ra.records > 1000 and ra.intents > 0
     for table, order in (("inputs", "seq"), ("records", "seq_id"), ("checkpoints", "seq_id")):
-        assert _rows(a, table, order) == _rows(b, table, order), table
+        assert table_rows(a, table, order) == table_rows(b, table, order), table
     assert ra.final_state_hash == rb.final_state_hash and ra.last_hash == rb.last_hash
     assert ra.metrics == rb.metrics
     assert [t.to_dict() for t in ra.trades] == [t.to_dict() for t in rb.trades]
-    results = dict(_rows(a, "results", "key"))
-    other = dict(_rows(b, "results", "key"))
+    results = dict(table_rows(a, "results", "key"))
+    other = dict(table_rows(b, "results", "key"))
     # The seal binds the timing and the start/finish times too, so it differs with them.
     for key in ("timing", "seal"):
         results.pop(key)

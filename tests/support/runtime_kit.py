@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
 import subprocess
 import sys
 from collections.abc import Mapping, Sequence
@@ -86,3 +87,12 @@ def run_cli(
         env={**(os.environ if env is None else env), "PYTHONUNBUFFERED": "1"},
         check=False,
     )
+
+
+def table_rows(path: Path, table: str, order: str) -> list[tuple[object, ...]]:
+    """Every row of a run database's ``table`` in ``order`` (for comparing two runs' stores)."""
+    conn = sqlite3.connect(path)
+    try:
+        return conn.execute(f"SELECT * FROM {table} ORDER BY {order}").fetchall()
+    finally:
+        conn.close()

@@ -26,12 +26,13 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, overload
 
 from lockstep.adapters import Dataset, Feed, instruments_from_setup, load_dataset, merge_feeds
+from lockstep.adapters.bar_merge import columnar_feeds, merge_bar_columns
 from lockstep.adapters.data import digest_of_fingerprints
 from lockstep.adapters.feeds.skiplimit import DEFAULT_MAX_SKIP_SHARE, SkipShare, limit_skips
-from lockstep.core import CoreSetup, SetupError, build_core, resolve_backend
+from lockstep.core import BarBlock, CoreSetup, SetupError, build_core, resolve_backend
 from lockstep.core.block import WakeSpec
 from lockstep.runtime.blame import Blame
 from lockstep.runtime.context import Context, unfit_value
@@ -184,7 +185,10 @@ def run_backtest(
         if run_store is not None:
             run_store.start(meta)
         run.start()
-        run.feed_all(merge_feeds(feeds))
+        if (bar_feeds := columnar_feeds(feeds)) is not None:
+            run.feed_bars(merge_bar_columns(bar_feeds, BLOCK_SIZE))
+        else:
+            run.feed_all(merge_feeds(feeds))
         run.stop()
         elapsed = time.perf_counter() - started
         derived = run.tally.finish()
@@ -294,38 +298,53 @@ class _Run:
         """
         source = iter(items)
         while block := _take_events(source, BLOCK_SIZE):
-            cursor = self.core.open_block(block, item_lines=self.store is not None)
-            done = 0
-            while done < len(block):
-                result = cursor.run(wake=self.wake)
-                last = result.consumed - 1
-                texts = result.per_item_lines() if self.store is not None else None
-                for n, records in enumerate(result.per_item()):
-                    self._after_commit(
-                        block[done + n],
-                        records,
-                        wake=result.woke and n == last,
-                        lines=None if texts is None else texts[n],
-                    )
-                done += result.consumed
-                result.raise_error()
-                if result.consumed == 0:
-                    break
+            self._run_block(self.core.open_block(block, item_lines=self.store is not None), block)
+
+    def feed_bars(self, blocks: Iterable[BarBlock]) -> None:
+        """As :meth:`feed_all`, for bars already packed as columns (ADR 0017): the
+        items are built only if something here needs them (a store without lines)."""
+        for bars in blocks:
+            cursor = self.core.open_bars(bars, item_lines=self.store is not None)
+            given = getattr(cursor, "items", None)
+            self._run_block(cursor, _Items(bars, given))
+
+    def _run_block(self, cursor: Any, block: Sequence[Mapping[str, Any]]) -> None:
+        """Run an opened block to its end, waking the strategy where the core stopped."""
+        done = 0
+        while True:
+            result = cursor.run(wake=self.wake)
+            last = result.consumed - 1
+            texts = result.per_item_lines() if self.store is not None else None
+            for n, records in enumerate(result.per_item()):
+                self._after_commit(
+                    block,
+                    done + n,
+                    records,
+                    wake=result.woke and n == last,
+                    lines=None if texts is None else texts[n],
+                )
+            done += result.consumed
+            result.raise_error()
+            if not result.woke:
+                break
 
     def _after_commit(
         self,
-        item: Mapping[str, Any],
+        block: Sequence[Mapping[str, Any]],
+        index: int,
         records: list[dict[str, Any]],
         *,
         wake: bool,
         lines: tuple[str, list[str]] | None = None,
     ) -> None:
-        """Everything the loop does for one committed feed item (wake only if it may).
+        """Everything the loop does for item ``index`` of ``block`` once committed (wake
+        only if it may).
 
         ``lines`` are the item's and its records' canonical lines when the core
-        produced them, for the store to keep as they are.
+        produced them, for the store to keep as they are (then the item itself
+        is not read).
         """
-        self._record(item, records, lines)
+        self._record(block[index] if lines is None else None, records, lines)
         if wake:
             self._react(self._wakes(records))
         self._step_done()
@@ -350,16 +369,17 @@ class _Run:
 
     def _record(
         self,
-        item: Mapping[str, Any],
+        item: Mapping[str, Any] | None,
         records: list[dict[str, Any]],
         lines: tuple[str, list[str]] | None = None,
     ) -> None:
-        """Store and tally (ledger, trades, counts, equity) bookkeeping for one committed item."""
+        """Store and tally (ledger, trades, counts, equity) bookkeeping for one committed item
+        (given as ``item`` or, with ``lines``, as its canonical line)."""
         self.inputs += 1
         if self.store is not None:
             item_line, record_lines = (None, None) if lines is None else lines
             # Items are the runtime's own (feeds give ints; batches were float-checked).
-            self.store.add_input(item, checked=False, line=item_line)
+            self.store.add_input(item or {}, checked=False, line=item_line)
             if self.keep_records:
                 self.store.add_records(records, record_lines)
         for record in records:
@@ -563,6 +583,31 @@ def _check_cash(setup: Mapping[str, Any]) -> None:
             f"a backtest needs starting cash above 0 in {first} and none below 0; "
             f"{which} starts at {cash.get(which, 0)} money units",
         )
+
+
+class _Items(Sequence[Mapping[str, Any]]):
+    """A bar block's items, built on first use (most runs never need them)."""
+
+    __slots__ = ("_bars", "_items")
+
+    def __init__(self, bars: BarBlock, items: Sequence[Any] | None) -> None:
+        self._bars = bars
+        self._items = items
+
+    def __len__(self) -> int:
+        return len(self._built())
+
+    @overload
+    def __getitem__(self, index: int) -> Mapping[str, Any]: ...
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[Mapping[str, Any]]: ...
+    def __getitem__(self, index: int | slice) -> Any:
+        return self._built()[index]
+
+    def _built(self) -> Sequence[Any]:
+        if self._items is None:
+            self._items = self._bars.items()
+        return self._items
 
 
 def _take_events(source: Iterator[Mapping[str, Any]], limit: int) -> list[Mapping[str, Any]]:

@@ -26,6 +26,7 @@ import math
 from collections.abc import Iterable, Iterator
 from decimal import Decimal, InvalidOperation
 from fractions import Fraction
+from typing import Any
 
 from lockstep.adapters.errors import TOO_MANY_SKIPPED, FeedError
 from lockstep.adapters.events import MarketEvent
@@ -104,10 +105,32 @@ class SkipLimitFeed(WrappedFeed):
         check_skip_share(report, kept + report.total, self.max_share)
 
 
+class SkipLimitBarFeed(SkipLimitFeed):
+    """A :class:`SkipLimitFeed` around a feed that also gives its bars as columns."""
+
+    __slots__ = ()
+
+    def bar_columns(self, max_rows: int = 65536) -> Iterator[Any]:
+        kept = 0
+        for batch in self._inner.bar_columns(max_rows):  # type: ignore[attr-defined]
+            kept += len(batch.event_time)
+            yield batch
+        report = self._inner.skip_report
+        check_skip_share(report, kept + report.total, self.max_share)
+
+
 def limit_skips(feeds: Iterable[Feed], max_share: SkipShare = DEFAULT_MAX_SKIP_SHARE) -> list[Feed]:
-    """Every feed wrapped in a :class:`SkipLimitFeed`; the limit is checked once, up front."""
+    """Every feed wrapped in a :class:`SkipLimitFeed`; the limit is checked once, up front.
+
+    A feed that gives bar columns keeps that ability through the wrapper.
+    """
     share = skip_share(max_share)
-    return [SkipLimitFeed(feed, share) for feed in feeds]
+    return [
+        (SkipLimitBarFeed if callable(getattr(feed, "bar_columns", None)) else SkipLimitFeed)(
+            feed, share
+        )
+        for feed in feeds
+    ]
 
 
 def _decimal(value: Fraction) -> str:
