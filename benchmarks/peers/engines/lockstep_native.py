@@ -21,11 +21,11 @@ Timing: ``seconds_total`` is ``load_dataset`` of the generated directory plus
 ``run_backtest`` on it; Lockstep streams the CSV files while it runs, so
 parsing is inside. Lockstep has no preload step to time around, so
 ``seconds_loop`` comes from a second ``run_backtest`` in the same process on
-``MemoryFeed``s holding the already parsed events, timed from the strategy's
-``on_start`` to its ``on_stop`` (as Backtrader's loop is timed from
-``start`` to ``stop``): it leaves out the setup, the feeds' fingerprints and
-the store's final writes, and still includes the checks a memory feed makes
-of every row. The two runs must agree; ``peak_rss_mib`` and ``cpu_seconds``
+feeds holding the already parsed bars in memory (as the column batches the
+CSV feeds gave, so the run takes the same columnar path, ADR 0017), timed
+from the strategy's ``on_start`` to its ``on_stop`` (as Backtrader's loop is
+timed from ``start`` to ``stop``): it leaves out the setup, the feeds'
+fingerprints and the store's final writes. The two runs must agree; ``peak_rss_mib`` and ``cpu_seconds``
 are taken after the first, the file-to-result one.
 """
 
@@ -191,7 +191,7 @@ class LockstepNative:
         return unavailable(self.backend)
 
     def run(self, strategy: Strategy, scenario: Scenario, data: DataSet) -> Outcome:
-        from lockstep.adapters import MemoryFeed, load_dataset, setup_for
+        from lockstep.adapters import load_dataset, setup_for
         from lockstep.runtime import run_backtest
 
         make = strategy_classes()[strategy.name]
@@ -207,10 +207,7 @@ class LockstepNative:
             total = time.perf_counter() - started
             cpu_seconds = time.process_time() - cpu
             rss = peak_rss_mib()
-            feeds = [
-                MemoryFeed(list(feed), name=feed.name, instrument=inst)
-                for feed, inst in zip(dataset.feeds(), dataset.instruments, strict=True)
-            ]
+            feeds = [_ParsedBars(feed) for feed in dataset.feeds()]
             second = make(**strategy.params)
             again = run_backtest(
                 second, feeds, setup, engine=self.backend, store=_store(scratch, "loop")
@@ -238,9 +235,29 @@ class LockstepNative:
             notes=(
                 f"run_backtest(engine={self.backend!r}), {store_note}; total = load_dataset + "
                 "run_backtest streaming the CSV files; loop = on_start to on_stop of a second "
-                "run_backtest on MemoryFeeds of the parsed events, same process"
+                "run_backtest on the parsed bar columns held in memory, same process"
             ),
         )
+
+
+class _ParsedBars:
+    """A bar file's bars read once and held as the column batches it gave (and as events)."""
+
+    def __init__(self, feed: Any) -> None:
+        self.name = feed.name
+        self.batches = list(feed.bar_columns())
+        self.events = list(feed)
+        self.skip_report = feed.skip_report
+        self._print = feed.fingerprint()
+
+    def bar_columns(self, max_rows: int = 65536) -> Any:
+        return iter(self.batches)
+
+    def __iter__(self) -> Any:
+        return iter(self.events)
+
+    def fingerprint(self) -> str:
+        return self._print
 
 
 def _store(scratch: Path | None, name: str) -> Path | None:
