@@ -73,9 +73,22 @@ ROW_READER_BELOW = 32 << 10
 """Files smaller than this (a few hundred bars) are read by the row reader alone.
 
 Opening a pyarrow reader and running its kernels costs about 1.5 ms whatever
-the file's size (and importing pyarrow once far more), which the row reader
-spends on about 250 bars.
+the file's size, which the row reader spends on about 250 bars.
 """
+COLD_ROW_READER_BELOW = 2 << 20
+"""The same limit before this process has read any file with pyarrow.
+
+The first file costs about 0.2 s more (loading pyarrow and its compute
+kernels, which also adds about 100 MiB to the process), what the row reader
+spends on some 30,000 bars (about 1.6 MB of one-minute bars); below that the
+row reader is faster, and a run over small files never loads pyarrow.
+"""
+
+
+class _Process:
+    warm = False
+    """Whether this process has started a pyarrow reader (its one-off cost is paid)."""
+
 
 _I64_DIGITS = str(I64_MAX)
 _ISO_PLAIN = (
@@ -108,7 +121,9 @@ def columns_pay(feed: CsvBarFeed) -> tuple[ModuleType, ModuleType, ModuleType] |
     that cannot be looked at is left to the row reader, which reports it.
     """
     try:
-        if feed.path.stat().st_size < ROW_READER_BELOW:
+        if feed.path.stat().st_size < (
+            ROW_READER_BELOW if _Process.warm else COLD_ROW_READER_BELOW
+        ):
             return None
     except OSError:
         return None
@@ -121,6 +136,7 @@ def read_bar_columns(feed: CsvBarFeed, max_rows: int) -> Iterator[BarBatch]:
     inst = feed.instrument
     if modules is None:
         return pack_events(feed.rows(), inst.venue, inst.id, max_rows)
+    _Process.warm = True
     return _read(feed, modules, max_rows)
 
 
