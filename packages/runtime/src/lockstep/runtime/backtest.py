@@ -62,6 +62,11 @@ hashes; ``replay verify`` still regenerates every record and checks the
 checkpoints, the trace head hash (which chains every record), the final state
 and every result, but it can place a difference only between two
 checkpoints, and reading the trace means replaying it."""
+COLUMNAR_BACKENDS = frozenset({"rust"})
+"""Cores that read bar blocks in place; the others get envelopes (ADR 0017, decision 4).
+
+The Python core's input is envelopes: handing it bars packed only to unpack
+them again measured 10-20 % slower on 10 x 10,000 bars read row by row."""
 BLOCK_SIZE = 4096
 """Market events handed to the core per step_block call at most (bounds memory, not
 crossings). Events, not items: with many instruments an item is a group of one event per
@@ -185,7 +190,8 @@ def run_backtest(
         if run_store is not None:
             run_store.start(meta)
         run.start()
-        if (bar_feeds := columnar_feeds(feeds)) is not None:
+        bar_feeds = columnar_feeds(feeds) if backend in COLUMNAR_BACKENDS else None
+        if bar_feeds is not None:
             run.feed_bars(merge_bar_columns(bar_feeds, BLOCK_SIZE))
         else:
             run.feed_all(merge_feeds(feeds))
