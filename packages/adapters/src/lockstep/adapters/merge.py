@@ -66,7 +66,8 @@ def _push(
     event = next(iterator, None)
     if event is None:
         return
-    check_not_back_in_time(feeds[index].name, previous, (event.event_time,))
+    if previous is not None and event.event_time < previous:
+        check_not_back_in_time(feeds[index].name, previous, (event.event_time,))
     counters[index] += 1
     heapq.heappush(heap, (event.event_time, index, counters[index], event))
 
