@@ -48,7 +48,7 @@ class BarBlock:
                 f"a bar block of {self.rows} rows holds {8 * len(COLUMNS) * self.rows} bytes, "
                 f"not {len(self.data)}"
             )
-        producers = self.columns()[-1]
+        producers = self._column(len(COLUMNS) - 1)
         if producers and not (min(producers) >= 0 and max(producers) < len(self.sources)):
             raise ValueError(
                 f"a bar block's producer_index must name one of its {len(self.sources)} sources"
@@ -73,11 +73,13 @@ class BarBlock:
 
     def columns(self) -> list[array[int]]:
         """The block's columns as int64 arrays, in :data:`COLUMNS` order."""
-        packed = array("q", self.data)
+        return [self._column(k) for k in range(len(COLUMNS))]
+
+    def _column(self, k: int) -> array[int]:
+        column = array("q", self.data[8 * k * self.rows : 8 * (k + 1) * self.rows])
         if sys.byteorder != "little":
-            packed.byteswap()
-        n = self.rows
-        return [packed[k * n : (k + 1) * n] for k in range(len(COLUMNS))]
+            column.byteswap()
+        return column
 
     def items(self) -> list[dict[str, Any]]:
         """The block's input items as envelopes (and groups), as the merge would yield them."""
