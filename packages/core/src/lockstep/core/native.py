@@ -270,16 +270,16 @@ class NativeCore:
             None if expect is None else (expect.lines, expect.keys, *expect.start),
         )
         self._warn(messages)
-        result = BlockResult(
+        result = self._result(
             consumed,
-            list(counts),
+            counts,
+            lines,
+            hashes,
             woke,
-            None if error is None else error_from_native(*error[1:]),
-            dict(hashes),
-            verified,
-            tuple(expect_end),
-            diverged,
-            _lines=_split_lines(lines),
+            error,
+            verified=verified,
+            expect_end=tuple(expect_end),
+            diverged=diverged,
         )
         return result, end
 
@@ -303,16 +303,36 @@ class NativeCore:
             item_lines,
         )
         self._warn(messages)
-        result = BlockResult(
+        result = self._result(consumed, counts, lines, hashes, woke, error, item_lines=items)
+        return result, end_row
+
+    @staticmethod
+    def _result(
+        consumed: int,
+        counts: Sequence[int],
+        lines: bytes,
+        hashes: Sequence[tuple[int, str]],
+        woke: bool,
+        error: tuple[Any, ...] | None,
+        *,
+        verified: int = 0,
+        expect_end: tuple[int, int] = (0, 0),
+        diverged: bool = False,
+        item_lines: bytes | None = None,
+    ) -> BlockResult:
+        """A crossing's answer (the binding's tuple fields) as a :class:`BlockResult`."""
+        return BlockResult(
             consumed,
             list(counts),
             woke,
             None if error is None else error_from_native(*error[1:]),
             dict(hashes),
+            verified,
+            expect_end,
+            diverged,
             _lines=_split_lines(lines),
-            _item_lines=None if items is None else _split_lines(items),
+            _item_lines=None if item_lines is None else _split_lines(item_lines),
         )
-        return result, end_row
 
     @staticmethod
     def _warn(messages: Sequence[str]) -> None:

@@ -26,14 +26,14 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, overload
+from typing import Any, cast
 
 from lockstep.adapters import Dataset, Feed, instruments_from_setup, load_dataset, merge_feeds
 from lockstep.adapters.bar_merge import columnar_feeds, merge_bar_columns
 from lockstep.adapters.data import digest_of_fingerprints
 from lockstep.adapters.feeds.skiplimit import DEFAULT_MAX_SKIP_SHARE, SkipShare, limit_skips
 from lockstep.core import BarBlock, CoreSetup, SetupError, build_core, resolve_backend
-from lockstep.core.block import WakeSpec
+from lockstep.core.block import ItemCursor, WakeSpec
 from lockstep.runtime.blame import Blame
 from lockstep.runtime.context import Context, unfit_value
 from lockstep.runtime.day_orders import DayOrderWatch
@@ -307,12 +307,18 @@ class _Run:
             self._run_block(self.core.open_block(block, item_lines=self.store is not None), block)
 
     def feed_bars(self, blocks: Iterable[BarBlock]) -> None:
-        """As :meth:`feed_all`, for bars already packed as columns (ADR 0017): the
-        items are built only if something here needs them (a store without lines)."""
+        """As :meth:`feed_all`, for bars already packed as columns (ADR 0017).
+
+        No item is built here: a store takes the native core's item lines, and
+        the Python core's cursor holds the envelopes it read the block as.
+        """
         for bars in blocks:
             cursor = self.core.open_bars(bars, item_lines=self.store is not None)
-            given = getattr(cursor, "items", None)
-            self._run_block(cursor, _Items(bars, given))
+            items: Sequence[Mapping[str, Any]] = ()
+            if isinstance(cursor, ItemCursor):
+                # The Python core read the block as envelopes (dicts, never lines).
+                items = cast("Sequence[Mapping[str, Any]]", cursor.items)
+            self._run_block(cursor, items)
 
     def _run_block(self, cursor: Any, block: Sequence[Mapping[str, Any]]) -> None:
         """Run an opened block to its end, waking the strategy where the core stopped."""
@@ -350,7 +356,8 @@ class _Run:
         produced them, for the store to keep as they are (then the item itself
         is not read).
         """
-        self._record(block[index] if lines is None else None, records, lines)
+        item = block[index] if lines is None and self.store is not None else None
+        self._record(item, records, lines)
         if wake:
             self._react(self._wakes(records))
         self._step_done()
@@ -380,12 +387,19 @@ class _Run:
         lines: tuple[str, list[str]] | None = None,
     ) -> None:
         """Store and tally (ledger, trades, counts, equity) bookkeeping for one committed item
-        (given as ``item`` or, with ``lines``, as its canonical line)."""
+        (given as ``item`` or, with ``lines``, as its canonical line; neither is read
+        without a store)."""
         self.inputs += 1
         if self.store is not None:
-            item_line, record_lines = (None, None) if lines is None else lines
-            # Items are the runtime's own (feeds give ints; batches were float-checked).
-            self.store.add_input(item or {}, checked=False, line=item_line)
+            record_lines = None
+            if lines is not None:
+                item_line, record_lines = lines
+                self.store.add_input_line(item_line)
+            elif item is not None:
+                # Items are the runtime's own (feeds give ints; batches were float-checked).
+                self.store.add_input(item, checked=False)
+            else:
+                raise RuntimeError("a committed item reached the store with neither item nor line")
             if self.keep_records:
                 self.store.add_records(records, record_lines)
         for record in records:
@@ -589,31 +603,6 @@ def _check_cash(setup: Mapping[str, Any]) -> None:
             f"a backtest needs starting cash above 0 in {first} and none below 0; "
             f"{which} starts at {cash.get(which, 0)} money units",
         )
-
-
-class _Items(Sequence[Mapping[str, Any]]):
-    """A bar block's items, built on first use (most runs never need them)."""
-
-    __slots__ = ("_bars", "_items")
-
-    def __init__(self, bars: BarBlock, items: Sequence[Any] | None) -> None:
-        self._bars = bars
-        self._items = items
-
-    def __len__(self) -> int:
-        return len(self._built())
-
-    @overload
-    def __getitem__(self, index: int) -> Mapping[str, Any]: ...
-    @overload
-    def __getitem__(self, index: slice) -> Sequence[Mapping[str, Any]]: ...
-    def __getitem__(self, index: int | slice) -> Any:
-        return self._built()[index]
-
-    def _built(self) -> Sequence[Any]:
-        if self._items is None:
-            self._items = self._bars.items()
-        return self._items
 
 
 def _take_events(source: Iterator[Mapping[str, Any]], limit: int) -> list[Mapping[str, Any]]:

@@ -185,18 +185,15 @@ class RunStore:
         with self._transaction():
             self._conn.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)", rows)
 
-    def add_input(
-        self, item: Mapping[str, Any], *, checked: bool = True, line: str | None = None
-    ) -> None:
-        """Buffer an input item; ``checked=False`` skips the float scan for items known clean.
+    def add_input(self, item: Mapping[str, Any], *, checked: bool = True) -> None:
+        """Buffer an input item; ``checked=False`` skips the float scan for items known clean."""
+        encode = canonical_json if checked else canonical_json_unchecked
+        self.add_input_line(encode(item).decode())
 
-        ``line`` is the item's canonical JSON when the caller already has it (the
-        native core's block line), kept as it is.
-        """
+    def add_input_line(self, line: str) -> None:
+        """Buffer an input item given as its canonical JSON line (the native core's
+        block line), kept as it is."""
         self._input_seq += 1
-        if line is None:
-            encode = canonical_json if checked else canonical_json_unchecked
-            line = encode(item).decode()
         self._inputs.append((self._input_seq, line))
 
     def add_records(self, records: list[dict[str, Any]], lines: list[str] | None = None) -> None:
