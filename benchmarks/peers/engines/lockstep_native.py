@@ -22,7 +22,8 @@ Timing: ``seconds_total`` is ``load_dataset`` of the generated directory plus
 parsing is inside. Lockstep has no preload step to time around, so
 ``seconds_loop`` comes from a second ``run_backtest`` in the same process on
 feeds holding the already parsed bars in memory (as the column batches the
-CSV feeds gave, so the run takes the same columnar path, ADR 0017), timed
+CSV feeds gave, so a rust run takes the same columnar path, ADR 0017; the
+Python core takes envelopes either way), timed
 from the strategy's ``on_start`` to its ``on_stop`` (as Backtrader's loop is
 timed from ``start`` to ``stop``): it leaves out the setup, the feeds'
 fingerprints and the store's final writes. The two runs must agree; ``peak_rss_mib`` and ``cpu_seconds``
