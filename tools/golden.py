@@ -295,6 +295,62 @@ def run_one(case_dir: Path, cases: Any, update: bool, schemas: Any) -> Outcome:
     return outcome
 
 
+SIGNALS_DIR = CONTRACTS_SRC / "data" / "signals"
+SIGNAL_EXPECTED = "expected.jsonl"
+SIGNAL_REFUSALS = SIGNALS_DIR / "refusals" / "cases.jsonl"
+
+
+def run_signal_cases(cases: Any, update: bool, only: str | None) -> tuple[int, int, int]:
+    """Check (or rewrite) each signal case's expected.jsonl and the refusal list's
+    paths and reasons against the Python core: (cases, mismatched, updated)."""
+    total = mismatched = updated = 0
+    dirs = sorted(p for p in SIGNALS_DIR.iterdir() if (p / "spec.json").is_file())
+    for case_dir in dirs:
+        if only is not None and case_dir.name != only:
+            continue
+        total += 1
+        actual = cases.run_signal_case(case_dir)
+        expected = _read_or_none(case_dir / SIGNAL_EXPECTED)
+        if expected == actual:
+            print(f"ok       signals/{case_dir.name}")
+        elif update:
+            (case_dir / SIGNAL_EXPECTED).write_bytes(actual)
+            updated += 1
+            print(f"updated  signals/{case_dir.name}: wrote {SIGNAL_EXPECTED}")
+        else:
+            mismatched += 1
+            print(f"MISMATCH signals/{case_dir.name}")
+            print(f"         {describe_trace_change(expected, actual)}")
+    if only is not None and only != "refusals":
+        return total, mismatched, updated
+    total += 1
+    setup = read_json_file(SIGNALS_DIR / "refusals" / SETUP_FILE)
+    lines = [line for _, line in read_jsonl_file(SIGNAL_REFUSALS)]
+    rewritten, wrong = [], []
+    for number, line in enumerate(lines, start=1):
+        got = cases.signal_refusal(setup, line["spec"])
+        if got is None:
+            raise Invalid(f"{_rel(SIGNAL_REFUSALS)}:{number}: the core takes this declaration")
+        if got != (line["path"], line["reason"]):
+            wrong.append(
+                f"line {number}: expected {line['path']}: {line['reason']}, got {got[0]}: {got[1]}"
+            )
+        rewritten.append({"spec": line["spec"], "path": got[0], "reason": got[1]})
+    if not wrong:
+        print("ok       signals/refusals")
+    elif update:
+        text = "".join(json.dumps(r, sort_keys=True) + "\n" for r in rewritten)
+        SIGNAL_REFUSALS.write_text(text, encoding="utf-8")
+        updated += 1
+        print("updated  signals/refusals: wrote cases.jsonl")
+    else:
+        mismatched += 1
+        print("MISMATCH signals/refusals")
+        for problem in wrong:
+            print(f"         {problem}")
+    return total, mismatched, updated
+
+
 def list_case_dirs(root: Path) -> list[Path]:
     if not root.is_dir():
         return []
@@ -317,12 +373,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     root: Path = (args.root or source_golden_dir(golden)).resolve()
 
     case_dirs = list_case_dirs(root)
+    signal_names = {p.name for p in SIGNALS_DIR.iterdir() if p.is_dir()}
+    with_signals = args.root is None and (args.case is None or args.case in signal_names)
     if args.case is not None:
         case_dirs = [d for d in case_dirs if d.name == args.case]
-        if not case_dirs:
+        if not case_dirs and not with_signals:
             print(f"error: no golden case {args.case!r} under {_rel(root)}", file=sys.stderr)
             return EXIT_INVALID
-    if not case_dirs:
+    if not case_dirs and not with_signals:
         print(f"error: no golden cases under {_rel(root)}", file=sys.stderr)
         return EXIT_INVALID
 
@@ -367,9 +425,21 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"MISMATCH {outcome.name}")
         for change in outcome.changes:
             print(f"         {change}")
+    total = len(case_dirs)
+    if with_signals:
+        try:
+            signal_total, signal_mismatched, signal_updated = run_signal_cases(
+                cases, args.update, args.case
+            )
+        except (Invalid, errors.InputError, errors.SetupError) as err:
+            print(f"ERROR    signals: {err}", file=sys.stderr)
+            failed.append(EXIT_INVALID)
+        else:
+            total += signal_total
+            mismatched += signal_mismatched
+            updated += signal_updated
     sys.stdout.flush()
 
-    total = len(case_dirs)
     if failed:
         print(f"{len(failed)} of {total} golden case(s) could not be run", file=sys.stderr)
         return EXIT_INVALID if EXIT_INVALID in failed else EXIT_INVARIANT

@@ -717,6 +717,41 @@ mod tests {
         );
     }
 
+    /// Bars read from columns move signals exactly as their JSON lines do, and
+    /// a signals wake filter stops both at the same items.
+    #[test]
+    fn signals_see_the_same_bars_through_columns_and_lines() {
+        let spec = json!({
+            "instruments": ["BBB", "AAA"],
+            "indicators": {
+                "fast": {"kind": "ema", "field": "close", "period": 3},
+                "slow": {"kind": "sma", "field": "close", "period": 8},
+                "top": {"kind": "highest", "field": "high", "period": 5},
+            },
+            "conditions": {
+                "up": {"op": "crossover", "left": "fast", "right": "slow"},
+                "down": {"op": "crossunder", "left": "fast", "right": "slow"},
+                "peak": {"op": "not", "of": {"op": "below", "left": "high", "right": "top"}},
+            },
+        });
+        let rows = stream(400);
+        let wake = WakeFilter {
+            event_types: vec!["bar".into()],
+            signals: true,
+            ..WakeFilter::default()
+        };
+        for wake in [None, Some(&wake)] {
+            let mut pair = Pair::new();
+            pair.json.declare_signals(&spec).unwrap();
+            pair.bars.declare_signals(&spec).unwrap();
+            pair.run(&rows, &sources(), wake, &[]);
+            let (json, bars) = (pair.json.take_signals(), pair.bars.take_signals());
+            assert!(json.len() > 20, "{} firings", json.len());
+            assert!(json.iter().any(|f| f.fired.contains(&"up".to_string())));
+            assert_eq!(json, bars);
+        }
+    }
+
     /// The recogniser and `parse_input` agree on rows around every bound.
     #[test]
     fn the_recogniser_agrees_with_parse_input() {

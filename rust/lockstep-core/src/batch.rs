@@ -21,6 +21,7 @@ use crate::engine::parse_json_item;
 use crate::errors::CoreError;
 use crate::items::{Item, Parsed, Payload};
 use crate::record::Record;
+use crate::signals::{Firing, SignalBook};
 use crate::trace_check::{Progress, TraceChecker};
 use crate::Core;
 
@@ -30,7 +31,9 @@ use crate::Core;
 /// `instruments: None` means every instrument; `timers: None` every timer.
 /// `order_reports` wakes on any fill or order transition and on a rejected
 /// intent of `strategy_id`'s batches (in a backtest every order is the
-/// strategy's own; the caller still filters by order id).
+/// strategy's own; the caller still filters by order id). With `signals`, a
+/// bar wakes only when it fired one of the core's declared signals, so a
+/// block runs on through quiet bars (`docs/reference/signals.md`).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct WakeFilter {
     pub event_types: Vec<String>,
@@ -39,11 +42,13 @@ pub struct WakeFilter {
     pub fills: bool,
     pub transitions: bool,
     pub strategy_id: Option<String>,
+    pub signals: bool,
 }
 
 impl WakeFilter {
-    /// Whether `record` would wake the strategy.
-    pub fn wakes(&self, record: &Record) -> bool {
+    /// Whether `record` would wake the strategy; `fired` are the firings
+    /// recorded while its item was committed.
+    pub fn wakes(&self, record: &Record, fired: &[Firing]) -> bool {
         if self.fills && !record.fills.is_empty() {
             return true;
         }
@@ -69,6 +74,12 @@ impl WakeFilter {
                         .timers
                         .as_ref()
                         .is_none_or(|ids| ids.iter().any(|t| t == timer_id));
+                }
+                if self.signals
+                    && matches!(event.payload, Payload::Bar { .. })
+                    && !fired.iter().any(|f| f.seq_id == record.seq_id)
+                {
+                    return false;
                 }
                 match (&event.instrument, &self.instruments) {
                     (Some(inst), Some(wanted)) => wanted.iter().any(|w| w == inst),
@@ -347,6 +358,7 @@ impl Core {
                 hints.fill(&mut self.hash_hints, out.verified);
             }
             let queued = self.hash_hints.len();
+            let signal_mark = self.signals.as_ref().map_or(0, SignalBook::mark);
             let mut records = match parsed.and_then(|parsed| self.step_parsed(parsed)) {
                 Ok(records) => records,
                 Err(error) => {
@@ -385,7 +397,10 @@ impl Core {
                     record.write_canonical(&mut out.records, true);
                     out.records.push(b'\n');
                 }
-                woke = woke || options.wake.is_some_and(|w| w.wakes(record));
+                woke = woke
+                    || options
+                        .wake
+                        .is_some_and(|w| w.wakes(record, self.fired_since(signal_mark)));
             }
             let last = self.last_seq_id();
             while hash_at.next_if(|seq| *seq < last).is_some() {}
@@ -408,6 +423,11 @@ impl Core {
             );
         }
         out
+    }
+
+    /// The firings recorded after `mark` ([`SignalBook::mark`]).
+    fn fired_since(&self, mark: usize) -> &[Firing] {
+        self.signals.as_ref().map_or(&[], |book| book.since(mark))
     }
 
     /// Seal `records[from..]` again with computed hashes, each chained to

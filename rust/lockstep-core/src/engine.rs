@@ -30,6 +30,7 @@ use crate::portfolio::Portfolio;
 use crate::record::{Diagnostic, Fill, IntentOutcome, Origin, Record, Transition};
 use crate::seen_keys::SeenKeys;
 use crate::sequencer::Sequencer;
+use crate::signals::{Declaration, Firing, SignalBook};
 
 /// Venue of generated timer events.
 pub const GENERATED_VENUE: &str = "core";
@@ -213,6 +214,9 @@ pub struct Core {
     /// Stored hashes the next records are expected to have, during a replay
     /// block only (see `trace_check`); empty otherwise.
     pub(crate) hash_hints: VecDeque<Option<[u8; 64]>>,
+    /// Declared signals (`docs/reference/signals.md`): derived from bars, so
+    /// outside snapshots, state hashes and the trace.
+    pub(crate) signals: Option<SignalBook>,
 }
 
 impl Core {
@@ -273,6 +277,7 @@ impl Core {
             warnings: Vec::new(),
             scratch: Vec::with_capacity(4096),
             hash_hints: VecDeque::new(),
+            signals: None,
             setup,
         }
     }
@@ -297,6 +302,48 @@ impl Core {
     /// emits each as a `RuntimeWarning`; bindings can do the same).
     pub fn take_warnings(&mut self) -> Vec<String> {
         std::mem::take(&mut self.warnings)
+    }
+
+    // -- signals (docs/reference/signals.md) ------------------------------------------------
+
+    /// Take a signal declaration, refused whole (nothing changes) if it breaks a
+    /// rule of the contract. Signals warm up from the next committed bar.
+    ///
+    /// The declaration is checked before the core's own state, as the contract
+    /// lists its checks: a second declaration that is itself malformed is
+    /// refused for what is wrong with it.
+    pub fn declare_signals(&mut self, spec: &Value) -> Result<(), SetupError> {
+        let declaration = Declaration::parse(spec, &self.setup)?;
+        if self.signals.is_some() {
+            return Err(SetupError {
+                path: "$".to_string(),
+                reason: "signals are already declared".to_string(),
+            });
+        }
+        self.signals = Some(SignalBook::new(declaration));
+        Ok(())
+    }
+
+    /// The firings since the previous call, in commit order (none without a declaration).
+    pub fn take_signals(&mut self) -> Vec<Firing> {
+        self.signals.as_mut().map(SignalBook::take).unwrap_or_default()
+    }
+
+    /// `instrument`'s indicator values after its latest bar, in name order
+    /// (`None` while an indicator is not defined yet).
+    pub fn signal_values(&self, instrument: &str) -> Result<Vec<(&str, Option<i128>)>, SetupError> {
+        match &self.signals {
+            Some(book) => book.values(instrument),
+            None => Err(SetupError {
+                path: "$".to_string(),
+                reason: "no signals are declared".to_string(),
+            }),
+        }
+    }
+
+    /// The declared signals, if any.
+    pub fn signals(&self) -> Option<&SignalBook> {
+        self.signals.as_ref()
     }
 
     // -- public surface -------------------------------------------------------------------
@@ -636,6 +683,24 @@ impl Core {
             None => {
                 self.marks.insert(inst_id.to_string(), mark);
             }
+        }
+        if let (
+            Some(book),
+            Payload::Bar {
+                open,
+                high,
+                low,
+                close,
+                volume,
+            },
+        ) = (&mut self.signals, &event.payload)
+        {
+            book.observe(
+                seq_id,
+                event.event_time,
+                inst_id,
+                [*close, *high, *low, *open, *volume],
+            );
         }
         // One lookup each; the fields borrowed below are disjoint.
         let inst = self.setup.instrument(inst_id).expect("checked before the step");

@@ -341,6 +341,10 @@ impl Core {
             &self.portfolio.positions,
             &self.orders,
         );
+        // Signal values are derived from bars a snapshot does not hold: they warm up again.
+        if let Some(book) = &mut self.signals {
+            book.reset();
+        }
         Ok(())
     }
 }

@@ -7,7 +7,7 @@
 //! interpreter while a block runs. Every call is per block, setup or
 //! checkpoint, never per item (ADR 0002, engine shape; record 0002).
 
-use lockstep_core::{BarColumns, BlockOptions, Core, CoreError, Expected, WakeFilter};
+use lockstep_core::{signals, BarColumns, BlockOptions, Core, CoreError, Expected, SetupError, WakeFilter};
 use pyo3::create_exception;
 use pyo3::exceptions::PyException;
 use pyo3::prelude::*;
@@ -33,6 +33,10 @@ fn describe(err: &CoreError) -> (&'static str, String, String) {
 
 fn native_error(kind: &str, path: String, reason: String) -> PyErr {
     NativeError::new_err((kind.to_string(), path, reason))
+}
+
+fn setup_error(err: SetupError) -> PyErr {
+    native_error("SetupError", err.path, err.reason)
 }
 
 fn parse_json(text: &str, what: &str) -> PyResult<serde_json::Value> {
@@ -86,7 +90,7 @@ impl NativeCore {
     #[new]
     fn new(setup_json: &str) -> PyResult<Self> {
         let setup = parse_json(setup_json, "the setup")?;
-        let core = Core::new(&setup).map_err(|err| native_error("SetupError", err.path, err.reason))?;
+        let core = Core::new(&setup).map_err(setup_error)?;
         Ok(NativeCore { core, crossings: 1 })
     }
 
@@ -298,6 +302,30 @@ impl NativeCore {
         )
     }
 
+    /// Take a signal declaration given as JSON text (`docs/reference/signals.md`);
+    /// refusals come back as `SetupError` with the contract's path and reason.
+    fn declare_signals(&mut self, spec_json: &str) -> PyResult<()> {
+        self.crossings += 1;
+        let spec = parse_json(spec_json, "the signal declaration")?;
+        self.core.declare_signals(&spec).map_err(setup_error)
+    }
+
+    /// The firings since the previous call as a canonical JSON array.
+    fn take_signals(&mut self) -> String {
+        self.crossings += 1;
+        let firings = self.core.take_signals();
+        String::from_utf8(signals::firings_json(&firings)).expect("canonical JSON is UTF-8")
+    }
+
+    /// The instrument's indicator values as a canonical JSON object.
+    fn signal_values(&mut self, instrument: &str) -> PyResult<String> {
+        self.crossings += 1;
+        let values = self.core.signal_values(instrument).map_err(setup_error)?;
+        let mut out = Vec::new();
+        signals::write_values(&mut out, &values);
+        Ok(String::from_utf8(out).expect("canonical JSON is UTF-8"))
+    }
+
     /// Calls into this core so far (construction included).
     #[getter]
     fn crossings(&self) -> u64 {
@@ -315,6 +343,9 @@ struct WakeSpec {
     fills: bool,
     transitions: bool,
     strategy_id: Option<String>,
+    /// Absent from a dict built before signals existed: no signal gating.
+    #[pyo3(default)]
+    signals: bool,
 }
 
 impl WakeSpec {
@@ -326,6 +357,7 @@ impl WakeSpec {
             fills: self.fills,
             transitions: self.transitions,
             strategy_id: self.strategy_id,
+            signals: self.signals,
         }
     }
 }

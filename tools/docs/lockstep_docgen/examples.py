@@ -17,7 +17,7 @@ from typing import Any, Final
 
 from jsonschema import Draft202012Validator
 
-from lockstep.contracts import golden
+from lockstep.contracts import golden, signal_cases
 from lockstep.contracts import schemas as contract_schemas
 from lockstep_docgen.schemas import SCHEMA_DIR_REL
 
@@ -105,6 +105,11 @@ def find_examples(root: Path, names: Iterable[str]) -> dict[str, Example | None]
             golden.read_json(table_path),
         ),
         "native_record": lambda: _first(_native_records(root)),
+        "signals": lambda: _first(
+            Example(f"signal case `{name}`, `{signal_cases.SPEC_FILE}`", case.spec)
+            for name in signal_cases.list_signal_cases()
+            for case in [signal_cases.load_signal_case(name)]
+        ),
     }
     found: dict[str, Example | None] = {}
     for name in names:

@@ -63,6 +63,7 @@ SCHEMA_NAMES: Final[tuple[str, ...]] = (
     "trace_record",
     "state",
     "order_transitions",
+    "signals",
 )
 """Names accepted by the functions of this module (file ``data/schemas/<name>.schema.json``)."""
 

@@ -30,13 +30,19 @@ from lockstep.core.errors import InputError, LockstepError
 Item = Mapping[str, Any]
 
 
+def _never(seq_id: int) -> bool:
+    return False
+
+
 @dataclass(frozen=True, slots=True)
 class WakeSpec:
     """What wakes a strategy, in the core's terms (mirrors ``lockstep_core::WakeFilter``).
 
     ``instruments``/``timers`` of ``None`` mean all. ``fills``/``transitions``
     wake on any fill or order transition; ``transitions`` also wakes on a
-    rejected intent in a batch of ``strategy_id``.
+    rejected intent in a batch of ``strategy_id``. With ``signals`` a bar wakes
+    only when it fired one of the core's declared signals
+    (``docs/reference/signals.md``); ``fired`` tells which bars did.
     """
 
     event_types: frozenset[str]
@@ -45,8 +51,9 @@ class WakeSpec:
     fills: bool = False
     transitions: bool = False
     strategy_id: str | None = None
+    signals: bool = False
 
-    def wakes(self, record: Mapping[str, Any]) -> bool:
+    def wakes(self, record: Mapping[str, Any], fired: Callable[[int], bool] = _never) -> bool:
         if self.fills and record["fills"]:
             return True
         if self.transitions and record["transitions"]:
@@ -62,6 +69,8 @@ class WakeSpec:
             return False
         if item["source"] == "timer":
             return self.timers is None or item["payload"]["timer_id"] in self.timers
+        if self.signals and item["event_type"] == "bar" and not fired(record["seq_id"]):
+            return False
         instrument = item["instrument"]
         return instrument is None or self.instruments is None or instrument in self.instruments
 
@@ -73,6 +82,7 @@ class WakeSpec:
             "fills": self.fills,
             "transitions": self.transitions,
             "strategy_id": self.strategy_id,
+            "signals": self.signals,
         }
 
 
@@ -217,6 +227,7 @@ def run_block(
     wake: WakeSpec | None,
     hash_at: Sequence[int],
     expect: Expected | None = None,
+    fired: Callable[[int], bool] = _never,
 ) -> BlockResult:
     """The Python core's ``step_block``: the same contract as the native one.
 
@@ -244,7 +255,7 @@ def run_block(
             wanted.pop(0)
         if wanted and wanted[0] == last:
             result.state_hashes[wanted.pop(0)] = state_hash()
-        if wake is not None and any(wake.wakes(r) for r in produced):
+        if wake is not None and any(wake.wakes(r, fired) for r in produced):
             result.woke = True
             break
         if trace is not None and (result.diverged or trace.empty()):
@@ -299,6 +310,7 @@ class ItemCursor:
             wake,
             hash_at,
             expect,
+            core._signal_fired,
         )
         self._next += result.consumed
         return result

@@ -66,3 +66,35 @@ def run_case(case_dir: Path, backend: str | None = None) -> CaseRun:
         except InputError as err:
             raise err.located(str(input_path), line) from None
     return CaseRun(records=records, snapshot=core.snapshot(), state_hash=core.state_hash())
+
+
+def run_signal_case(case_dir: Path, backend: str | None = None) -> bytes:
+    """A signal case's ``expected.jsonl`` as this core computes it: for each input
+    item, the firings taken after it and each in-scope instrument's values."""
+    core = build_core(load_setup(case_dir), backend=backend)
+    spec = json.loads((case_dir / "spec.json").read_text(encoding="utf-8"))
+    core.declare_signals(spec)
+    instruments = spec.get("instruments") or sorted(core.setup.instruments)
+    lines: list[bytes] = []
+    input_path = case_dir / "input.jsonl"
+    for line, item in read_items(input_path):
+        try:
+            core.step(item)
+        except InputError as err:
+            raise err.located(str(input_path), line) from None
+        taken = {
+            "firings": core.take_signals(),
+            "values": {inst: core.signal_values(inst) for inst in instruments},
+        }
+        lines.append(canonical_json_unchecked(taken) + b"\n")
+    return b"".join(lines)
+
+
+def signal_refusal(setup: Any, spec: Any, backend: str | None = None) -> tuple[str, str] | None:
+    """The (path, reason) this core refuses ``spec`` with, or ``None`` if it takes it."""
+    core = build_core(setup, backend=backend)
+    try:
+        core.declare_signals(spec)
+    except SetupError as err:
+        return err.path, err.reason
+    return None

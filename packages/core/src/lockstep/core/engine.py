@@ -20,7 +20,13 @@ from lockstep.core.bars import BarBlock
 from lockstep.core.block import BlockResult, Expected, ItemCursor, WakeSpec, run_block
 from lockstep.core.canonical import GENESIS_HASH, canonical_json_unchecked, sha256_hex
 from lockstep.core.coresetup import CoreSetup
-from lockstep.core.errors import CoreFailed, InputError, InvariantViolation, SequenceError
+from lockstep.core.errors import (
+    CoreFailed,
+    InputError,
+    InvariantViolation,
+    SequenceError,
+    SetupError,
+)
 from lockstep.core.intents import (
     NEEDS_PRICE,
     NEEDS_STOP,
@@ -42,6 +48,7 @@ from lockstep.core.matching import match_event
 from lockstep.core.orders import TERMINAL, WORKING, Order, next_state, sorted_order_ids
 from lockstep.core.portfolio import Portfolio
 from lockstep.core.sequencer import Sequencer
+from lockstep.core.signals import SignalBook, parse_declaration
 
 TraceRecord = dict[str, Any]
 
@@ -125,6 +132,8 @@ class Core:
         intent, and summing the working orders each time made a batch quadratic."""
         self._failed: str | None = None
         self._checker = self._new_checker()
+        self._signals: SignalBook | None = None
+        """Declared signals: derived from bars, so outside snapshots, hashes and the trace."""
 
     # -- read-only views used by the intent rules -------------------------------------------
 
@@ -188,7 +197,14 @@ class Core:
         native core does the same in one call.
         """
         return run_block(
-            self.step, lambda: self.last_seq_id, self.state_hash, items, wake, hash_at, expect
+            self.step,
+            lambda: self.last_seq_id,
+            self.state_hash,
+            items,
+            wake,
+            hash_at,
+            expect,
+            self._signal_fired,
         )
 
     def open_block(
@@ -209,6 +225,33 @@ class Core:
         values with the same rules.
         """
         return ItemCursor(self, block.items())
+
+    # -- signals (docs/reference/signals.md) --------------------------------------------------
+
+    def declare_signals(self, spec: Mapping[str, Any]) -> None:
+        """Take a signal declaration (refused whole, as a ``SetupError``, if it breaks a rule).
+
+        From the next committed bar on, its indicators follow every bar of its
+        instruments and a wake filter with ``signals`` set wakes on a bar only
+        when one of its conditions holds.
+        """
+        declaration = parse_declaration(spec, self.setup)
+        if self._signals is not None:
+            raise SetupError("$", "signals are already declared")
+        self._signals = SignalBook(declaration)
+
+    def take_signals(self) -> list[dict[str, Any]]:
+        """The firings since the previous call, in commit order."""
+        return [] if self._signals is None else self._signals.take()
+
+    def signal_values(self, instrument: str) -> dict[str, int | None]:
+        """``instrument``'s indicator values after its latest bar (``None``: not yet defined)."""
+        if self._signals is None:
+            raise SetupError("$", "no signals are declared")
+        return self._signals.values(instrument)
+
+    def _signal_fired(self, seq_id: int) -> bool:
+        return self._signals is not None and self._signals.fired(seq_id)
 
     def snapshot(self) -> dict[str, Any]:
         return {"business": self._business(), "engine": self._engine_state()}
@@ -296,6 +339,8 @@ class Core:
                 self._working[order.instrument].append(oid)
                 self._open_signed[order.instrument] += order.sign * order.remaining
         self._checker = self._new_checker()
+        if self._signals is not None:
+            self._signals.reset()
 
     # -- time steps ---------------------------------------------------------------------------
 
@@ -466,6 +511,9 @@ class Core:
         p = event.payload
         if event.event_type == "bar":
             self.marks[inst_id] = p["close"]
+            if self._signals is not None:
+                assert event.seq_id is not None
+                self._signals.observe(event.seq_id, event.event_time, inst_id, p)
         elif event.event_type == "trade":
             self.marks[inst_id] = p["price"]
         else:

@@ -3,7 +3,8 @@
 :class:`NativeCore` has the public surface of :class:`lockstep.core.Core`
 (``step``, ``apply``, ``apply_many``, ``step_block``, ``snapshot``,
 ``checkpoint``, ``order_states``, ``open_order_states``, ``restore``, ``state_hash``,
-``last_seq_id``, ``clock``, ``last_hash``) and
+``declare_signals``, ``take_signals``, ``signal_values``, ``last_seq_id``, ``clock``,
+``last_hash``) and
 raises the same exception types with the same paths. Items cross the boundary
 as one JSON-lines blob per call and records come back as canonical JSON lines
 (ADR 0011 explains the encoding and its measurement); market bars may cross
@@ -15,6 +16,7 @@ extension, so benchmarks can report them.
 from __future__ import annotations
 
 import json
+import math
 import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
@@ -32,6 +34,7 @@ from lockstep.core.errors import (
 )
 from lockstep.core.items import parse_input
 from lockstep.core.orders import sorted_order_ids
+from lockstep.core.signals import parse_declaration
 
 _ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=True)
 _CANONICAL_ENCODER = json.JSONEncoder(
@@ -110,6 +113,39 @@ def error_from_native(kind: str, path: str, reason: str) -> LockstepError:
     return LockstepError(f"native core error {kind} at {path}: {reason}")
 
 
+def _declaration_text(spec: object) -> str | None:
+    """``spec`` as JSON text, or ``None`` when JSON would not carry it faithfully.
+
+    ``json`` turns tuples into arrays and non-string keys into strings, and
+    has no form for NaN or arbitrary objects; the Python core would judge the
+    value as it is, so such a declaration is not handed over changed.
+    """
+    if not _plain_json(spec):
+        return None
+    return json.dumps(spec, allow_nan=False, default=dict)  # default: other Mappings
+
+
+def _plain_json(value: object) -> bool:
+    if value is None or isinstance(value, str | bool | int):
+        return True
+    if isinstance(value, float):
+        return math.isfinite(value)
+    if isinstance(value, Mapping):
+        return all(isinstance(k, str) and _plain_json(v) for k, v in value.items())
+    if isinstance(value, list):
+        return all(_plain_json(v) for v in value)
+    return False
+
+
+def _declaration_refusal(spec: Mapping[str, Any], setup: CoreSetup) -> LockstepError:
+    """The Python core's refusal of a declaration the native core cannot be handed."""
+    try:
+        parse_declaration(spec, setup)
+    except LockstepError as refused:
+        return refused
+    return SetupError("$", "must be JSON: objects, arrays, strings, numbers, booleans and null")
+
+
 class NativeCore:
     """A core running in the Rust extension. Build it with ``build_core(..., backend="rust")``."""
 
@@ -174,6 +210,32 @@ class NativeCore:
         committed items' canonical lines (``BlockResult.per_item_lines()``).
         """
         return NativeBarCursor(self, block, lines=item_lines)
+
+    # -- signals (docs/reference/signals.md) --------------------------------------------------
+
+    def declare_signals(self, spec: Mapping[str, Any]) -> None:
+        """Take a signal declaration (refused whole, as a ``SetupError``, if it breaks a rule).
+
+        From the next committed bar on, its indicators follow every bar of its
+        instruments and a wake filter with ``signals`` set wakes on a bar only
+        when one of its conditions holds.
+        """
+        text = _declaration_text(spec)
+        if text is None:
+            raise _declaration_refusal(spec, self.setup)
+        self._call(self._native.declare_signals, text)
+
+    def take_signals(self) -> list[dict[str, Any]]:
+        """The firings since the previous call, in commit order."""
+        firings: list[dict[str, Any]] = json.loads(self._call(self._native.take_signals))
+        return firings
+
+    def signal_values(self, instrument: str) -> dict[str, int | None]:
+        """``instrument``'s indicator values after its latest bar (``None``: not yet defined)."""
+        values: dict[str, int | None] = json.loads(
+            self._call(self._native.signal_values, instrument)
+        )
+        return values
 
     def snapshot(self) -> dict[str, Any]:
         snapshot: dict[str, Any] = json.loads(self._call(self._native.snapshot_json))
