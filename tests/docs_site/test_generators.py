@@ -391,3 +391,24 @@ def test_strategy_guide_example_runs_as_written() -> None:
     result = run_backtest(namespace["DipBuyer"](), data, setup_for(data, cash="100000"))
     assert result.rejected_intents == 0
     assert result.metrics.trades > 0
+
+
+def test_strategy_guide_signal_pair_trades_the_same() -> None:
+    """The guide's SMA crossover written for every bar and on signals: the same run."""
+    from lockstep.adapters import load_dataset, setup_for
+    from lockstep.runtime import run_backtest
+
+    guide = (REPO_ROOT / "docs/guides/strategies.md").read_text(encoding="utf-8")
+    blocks = re.findall(r"```python\n(.*?)```", guide, re.S)
+    namespace: dict[str, Any] = {"__name__": "signal_pair_example"}
+    for name in ("EveryBarCross", "SignalCross"):
+        block = next(b for b in blocks if f"class {name}" in b)
+        exec(compile(block, "docs/guides/strategies.md", "exec"), namespace)
+    data = load_dataset("daily")
+    setup = setup_for(data, cash="100000")
+    every_bar, on_signals = (
+        run_backtest(namespace[name]("s"), data, setup) for name in ("EveryBarCross", "SignalCross")
+    )
+    assert every_bar.metrics.trades > 0
+    assert every_bar.trades == on_signals.trades
+    assert every_bar.final_state_hash == on_signals.final_state_hash

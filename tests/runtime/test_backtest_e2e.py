@@ -20,7 +20,7 @@ from lockstep.runtime.builtin.sma_cross import SmaCross
 from lockstep.runtime.tally import Tally
 from runtime_kit import LOT, TST, daily_rows, write_dataset
 
-# Closes 10, 10, 10, 9, 12, 13, 11, 8 (price units of 0.01).
+# Closes 10, 10, 10, 9, 12, 13, 11, 8, 8.20 (price units of 0.01).
 SMA_BARS = [
     ("10.00", "10.10", "9.90", "10.00"),
     ("10.00", "10.10", "9.90", "10.00"),
@@ -30,6 +30,7 @@ SMA_BARS = [
     ("12.50", "13.10", "12.40", "13.00"),
     ("13.00", "13.00", "10.90", "11.00"),
     ("10.50", "10.60", "7.90", "8.00"),
+    ("8.50", "8.60", "7.90", "8.20"),
 ]
 
 
@@ -41,16 +42,17 @@ def test_sma_cross_on_a_hand_made_series(tmp_path: Path) -> None:
     Bar 5 (10,10,9,12): 21*3=63 > 31*2=62 above; before (bar 4) not above: cross up, flat,
       budget = 10,000.00 * 0.5 = 5,000.00 -> qty = 500000 // 1200 = 416 at the 12.00 mark.
     Bar 6: the market buy fills at the open 12.50: 416 * 1250 = 520000, fee ceil(520) = 520.
-    Bar 7 (9,12,13,11): 24*3=72 vs 36*2=72, not above; before above: cross down, sell 416.
-    Bar 8: the sell fills at the open 10.50: 416 * 1050 = 436800, fee ceil(436.8) = 437.
+    Bar 7 (9,12,13,11): 24*3=72 vs 36*2=72, equal: not below yet, so no cross down.
+    Bar 8 (12,13,11,8): 19*3=57 < 32*2=64, below; before (bar 7) equal: cross down, sell 416.
+    Bar 9: the sell fills at the open 8.50: 416 * 850 = 353600, fee ceil(353.6) = 354.
     """
     data = write_dataset(tmp_path / "sma", {"TST": daily_rows(SMA_BARS)})
     setup = setup_for(load_dataset(data), cash="10000", fee_ppm=1000)
     strategy = SmaCross(fast=2, slow=3, allocation="0.5")
     result = run_backtest(strategy, data, setup, store=tmp_path / "run.db")
 
-    cash = 1_000_000 - 520_000 - 520 + 436_800 - 437
-    assert cash == 915_843
+    cash = 1_000_000 - 520_000 - 520 + 353_600 - 354
+    assert cash == 832_726
     assert result.metrics.final_equity == cash
     assert result.metrics.initial_equity == 1_000_000
 
@@ -59,30 +61,31 @@ def test_sma_cross_on_a_hand_made_series(tmp_path: Path) -> None:
     assert (trade.qty, trade.entry_notional, trade.exit_notional, trade.fees) == (
         416,
         520_000,
-        436_800,
-        957,
+        353_600,
+        874,
     )
-    assert trade.pnl == 436_800 - 520_000 - 957
+    assert trade.pnl == 353_600 - 520_000 - 874
     day = 86_400 * 10**9
     first = result.equity[0].time
-    assert (trade.entry_time - first, trade.exit_time - first) == (5 * day, 7 * day)
+    assert (trade.entry_time - first, trade.exit_time - first) == (5 * day, 8 * day)
 
     assert result.intent_batches == 2 and result.intents == 2 and result.rejected_intents == 0
-    assert result.bars == 8
+    assert result.bars == 9
 
     m = result.metrics
     assert m.total_return == float(Fraction(cash - 1_000_000, 1_000_000))
     assert (m.trades, m.open_trades, m.win_rate, m.profit_factor) == (1, 0, 0.0, 0.0)
-    # Equity: 1,000,000 for bars 1-5; bar 6: 479,480 + 416*1300; bar 7: + 416*1100; bar 8: cash.
+    # Equity: 1,000,000 for bars 1-5; bars 6-8: 479,480 + 416 * close; bar 9: cash.
     assert [p.equity for p in result.equity] == [1_000_000] * 5 + [
         479_480 + 540_800,
         479_480 + 457_600,
+        479_480 + 332_800,
         cash,
     ]
-    assert [p.exposed for p in result.equity] == [False] * 5 + [True, True, False]
-    assert m.max_drawdown == float(Fraction(1_020_280 - cash, 1_020_280))
-    assert (m.max_drawdown_duration_samples, m.max_drawdown_duration_days) == (2, 2.0)
-    assert m.exposure == 2 / 8
+    assert [p.exposed for p in result.equity] == [False] * 5 + [True, True, True, False]
+    assert m.max_drawdown == float(Fraction(1_020_280 - 812_280, 1_020_280))
+    assert (m.max_drawdown_duration_samples, m.max_drawdown_duration_days) == (3, 3.0)
+    assert m.exposure == 3 / 9
 
     assert verify_run(tmp_path / "run.db").ok
     # The equity curve and trades can be rebuilt from the stored records alone.

@@ -12,10 +12,11 @@ from lockstep.runtime.context import Context
 from lockstep.runtime.errors import StoreError, StrategyError
 from lockstep.runtime.metrics import EquityPoint, Metrics, compute_metrics
 from lockstep.runtime.replay import VerifyReport, verify_run
+from lockstep.runtime.signals import Signals
 from lockstep.runtime.store import RunStore
 from lockstep.runtime.strategy import Strategy, Subscriptions
 from lockstep.runtime.trades import Trade, write_trades_csv
-from lockstep.runtime.views import Bar, Event, Fill, OrderUpdate, OrderView
+from lockstep.runtime.views import Bar, Event, Fill, OrderUpdate, OrderView, Signal
 
 __version__ = "0.1.0"
 
@@ -30,6 +31,8 @@ __all__ = [
     "OrderUpdate",
     "OrderView",
     "RunStore",
+    "Signal",
+    "Signals",
     "StoreError",
     "Strategy",
     "StrategyError",

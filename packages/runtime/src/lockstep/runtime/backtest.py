@@ -25,7 +25,9 @@ import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from decimal import Decimal
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any, cast
 
 from lockstep.adapters import Dataset, Feed, instruments_from_setup, load_dataset, merge_feeds
@@ -34,6 +36,7 @@ from lockstep.adapters.data import digest_of_fingerprints
 from lockstep.adapters.feeds.skiplimit import DEFAULT_MAX_SKIP_SHARE, SkipShare, limit_skips
 from lockstep.core import BarBlock, CoreSetup, SetupError, build_core, resolve_backend
 from lockstep.core.block import ItemCursor, WakeSpec
+from lockstep.core.signals import places_by_instrument
 from lockstep.runtime.blame import Blame
 from lockstep.runtime.context import Context, unfit_value
 from lockstep.runtime.day_orders import DayOrderWatch
@@ -48,7 +51,7 @@ from lockstep.runtime.summary import rejection_warning
 from lockstep.runtime.tally import Tally, TallyResult
 from lockstep.runtime.trades import Trade
 from lockstep.runtime.versions import distribution_versions
-from lockstep.runtime.views import Event, Fill, OrderUpdate
+from lockstep.runtime.views import Event, Fill, OrderUpdate, Signal
 
 DataSource = Dataset | str | Path | Sequence[Feed]
 MAX_REACTION_ROUNDS = 100
@@ -275,18 +278,36 @@ class _Run:
         cls = type(strategy)
         self.wants_fill = cls.on_fill is not Strategy.on_fill
         self.wants_order = cls.on_order is not Strategy.on_order
+        self.signal_places = self._declare_signals(strategy, core)
+        with_signals = self.signal_places is not None
         self.wake = WakeSpec(
-            event_types=self.subs.event_types,
+            event_types=self.subs.event_types | ({"bar"} if with_signals else set()),
             instruments=self.subs.instruments,
             timers=self.subs.timers,
             fills=self.wants_fill,
             transitions=self.wants_order,
             strategy_id=self.sid,
+            signals=with_signals,
         )
         self.inputs = self.batches = 0
         self.keep_records = True
         self._since_checkpoint = 0
         self._last_checkpoint = 0
+
+    def _declare_signals(self, strategy: Strategy, core: Any) -> dict[str, dict[str, int]] | None:
+        """Hand the strategy's signals to the core (refused before anything runs) and
+        return each instrument's indicator places; ``None`` without signals."""
+        declared = strategy.signals()
+        if declared is None:
+            return None
+        spec = declared.declaration(self.subs.instruments)
+        try:
+            core.declare_signals(spec)
+        except SetupError as err:
+            raise StrategyError(
+                f"strategy {self.sid}: its signals are refused at {err.path}: {err.reason}"
+            ) from None
+        return places_by_instrument(spec, core.setup)
 
     # -- the loop -------------------------------------------------------------------------------
 
@@ -455,6 +476,8 @@ class _Run:
 
     def _wakes(self, records: Iterable[Mapping[str, Any]]) -> list[tuple[str, object]]:
         out: list[tuple[str, object]] = []
+        signals = self.signal_places is not None
+        firings = {f["seq_id"]: f for f in self.core.take_signals()} if signals else {}
         for rec in records:
             item = rec["input"]
             seq_id = rec["seq_id"]
@@ -462,7 +485,10 @@ class _Run:
                 when = item["event_time"]
                 if item["source"] != "broker_report":
                     timer = item["payload"].get("timer_id") if item["source"] == "timer" else None
-                    if self.subs.wants(item["event_type"], item["instrument"], timer):
+                    if signals and item["event_type"] == "bar":
+                        if (firing := firings.get(seq_id)) is not None:
+                            out.append(("on_signal", self._signal(firing)))
+                    elif self.subs.wants(item["event_type"], item["instrument"], timer):
                         out.append(("on_event", Event.from_input(seq_id, item)))
             else:
                 when = item["ts"]
@@ -482,6 +508,22 @@ class _Run:
                         )
                         out.append(("on_order", update))
         return out
+
+    def _signal(self, firing: Mapping[str, Any]) -> Signal:
+        assert self.signal_places is not None
+        places = self.signal_places[firing["instrument"]]
+        raw = firing["values"]
+        return Signal(
+            firing["seq_id"],
+            firing["event_time"],
+            firing["instrument"],
+            tuple(firing["fired"]),
+            MappingProxyType(
+                {k: None if v is None else Decimal(v).scaleb(-places[k]) for k, v in raw.items()}
+            ),
+            MappingProxyType(dict(raw)),
+            MappingProxyType(places),
+        )
 
     def _call(self, callback: str, view: object) -> None:
         method = getattr(self.strategy, callback)

@@ -25,6 +25,7 @@ from lockstep.runtime.strategy import Strategy
 
 BUILTIN: dict[str, str] = {
     "sma_cross": "lockstep.runtime.builtin.sma_cross:SmaCross",
+    "sma_cross_signals": "lockstep.runtime.builtin.sma_cross_signals:SmaCrossSignals",
 }
 """Built-in strategy names and where they live."""
 

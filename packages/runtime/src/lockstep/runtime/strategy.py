@@ -20,7 +20,8 @@ from lockstep.runtime.params import Params, resolve
 
 if TYPE_CHECKING:
     from lockstep.runtime.context import Context
-    from lockstep.runtime.views import Event, Fill, OrderUpdate
+    from lockstep.runtime.signals import Signals
+    from lockstep.runtime.views import Event, Fill, OrderUpdate, Signal
 
 Intent = dict[str, Any]
 EVENT_TYPES = frozenset({"bar", "trade", "quote", "timer", "halt", "resume", "set_risk_flag"})
@@ -75,6 +76,10 @@ class Strategy:
         how many recent bars per instrument ``ctx.bars()`` keeps.
     ``name``
         the default strategy id (else the class name in snake case).
+
+    A strategy may also declare signals (:meth:`signals`): indicators the core
+    computes on every bar and conditions that wake :meth:`on_signal` only on
+    the bars where one holds. Bars then no longer reach :meth:`on_event`.
     """
 
     name: ClassVar[str] = ""
@@ -103,6 +108,19 @@ class Strategy:
 
     def on_event(self, ctx: Context, event: Event) -> Iterable[Intent] | None:
         """Called for each subscribed event, after its whole time step was committed."""
+        return None
+
+    def signals(self) -> Signals | None:
+        """Indicators and conditions for the core to evaluate (default: none).
+
+        Called once before the run, after the parameters are resolved, so
+        periods may come from ``self.p``. The core refuses a declaration that
+        breaks a rule before anything runs.
+        """
+        return None
+
+    def on_signal(self, ctx: Context, signal: Signal) -> Iterable[Intent] | None:
+        """Called on a bar where a declared condition holds, after its time step was committed."""
         return None
 
     def on_fill(self, ctx: Context, fill: Fill) -> Iterable[Intent] | None:

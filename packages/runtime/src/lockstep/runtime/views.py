@@ -1,4 +1,4 @@
-"""Immutable values a strategy receives: events, bars, fills, order updates, order views.
+"""Immutable values a strategy receives: events, bars, signals, fills, order updates, order views.
 
 They are built from trace records and snapshots, never shared with the core,
 so nothing a strategy does to them can reach engine state. Numbers are the
@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
+from decimal import Decimal
 from types import MappingProxyType
 from typing import Any
 
@@ -24,6 +25,25 @@ class Bar:
     low: int
     close: int
     volume: int
+
+
+@dataclass(frozen=True, slots=True)
+class Signal:
+    """A bar on which one or more of the strategy's declared conditions hold.
+
+    ``fired`` names them (in name order); ``values`` are every declared
+    indicator's value after this bar as exact decimals (``None`` while an
+    indicator is still warming up), ``raw`` the same as the core computed them:
+    integers with ``places`` decimal places (see ``docs/reference/signals.md``).
+    """
+
+    seq_id: int
+    time: int
+    instrument: str
+    fired: tuple[str, ...]
+    values: Mapping[str, Decimal | None]
+    raw: Mapping[str, int | None]
+    places: Mapping[str, int]
 
 
 @dataclass(frozen=True, slots=True)

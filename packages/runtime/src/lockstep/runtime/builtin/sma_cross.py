@@ -1,8 +1,9 @@
 """SMA crossover: the built-in event-native strategy ``sma_cross`` (and the demo's).
 
 Long-only, one position per instrument: when the fast simple moving average
-of closes crosses above the slow one, buy with ``allocation`` of current
-equity (capped by cash); when it crosses below, sell the whole position.
+of closes crosses above the slow one (above now, at or below on the previous
+bar), buy with ``allocation`` of current equity (capped by cash); when it
+crosses below (below now, at or above before), sell the whole position.
 Orders are market orders, so they fill at the next bar's open.
 
 The averages are compared without dividing (``fast_sum * slow > slow_sum *
@@ -15,7 +16,8 @@ Run it:
     lockstep backtest sma_cross --data daily --param fast=5 --param slow=20
 
 ``examples/sma_cross.py`` in the repository shows how to build your own
-strategy on this one (it adds a stop-loss).
+strategy on this one (it adds a stop-loss), and ``sma_cross_signals`` is the
+same strategy woken by the core's signals instead of on every bar.
 """
 
 from __future__ import annotations
@@ -48,13 +50,25 @@ class SmaCross(Strategy):
             return  # not enough history yet
         now_fast, now_slow = sum(closes[-fast:]), sum(closes[-slow:])
         was_fast, was_slow = sum(closes[-fast - 1 : -1]), sum(closes[-slow - 1 : -1])
-        above_now = now_fast * slow > now_slow * fast
-        above_before = was_fast * slow > was_slow * fast
+        # Compare fast/slow without dividing: sign(now_fast/fast - now_slow/slow).
+        now = (now_fast * slow > now_slow * fast) - (now_fast * slow < now_slow * fast)
+        before = (was_fast * slow > was_slow * fast) - (was_fast * slow < was_slow * fast)
+        if now > 0 >= before:
+            self.enter(ctx, instrument)
+        elif now < 0 <= before:
+            self.exit(ctx, instrument)
+
+    def enter(self, ctx: Context, instrument: str) -> None:
+        """The fast average crossed above the slow one: buy, unless already long."""
+        if ctx.position(instrument) != 0:
+            return
+        budget = min(int(ctx.equity() * self.p.allocation), ctx.cash())
+        qty = ctx.qty_for_value(instrument, budget)
+        if qty > 0:
+            ctx.buy(instrument, qty)
+
+    def exit(self, ctx: Context, instrument: str) -> None:
+        """The fast average crossed below the slow one: sell the whole position."""
         position = ctx.position(instrument)
-        if above_now and not above_before and position == 0:
-            budget = min(int(ctx.equity() * self.p.allocation), ctx.cash())
-            qty = ctx.qty_for_value(instrument, budget)
-            if qty > 0:
-                ctx.buy(instrument, qty)
-        elif above_before and not above_now and position > 0:
+        if position > 0:
             ctx.sell(instrument, position)
