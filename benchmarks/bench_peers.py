@@ -87,6 +87,8 @@ ORDER = (
     "lockstep-rust",
     "lockstep-python+store",
     "lockstep-rust+store",
+    "lockstep-python+signals",
+    "lockstep-rust+signals",
     "lockstep-bt-python",
     "lockstep-bt-rust",
 )

@@ -7,11 +7,15 @@ sums exactly (``fast_sum * slow`` against ``slow_sum * fast``, no division,
 no float), the RSI keeps Wilder's averages in Python floats with the spec's
 formula, and intents are ``ctx.buy``/``ctx.sell`` with integer quantities.
 
-Four engines:
+Six engines:
 
 - ``lockstep-python`` and ``lockstep-rust``: ``run_backtest(strategy, dataset,
   setup, engine=...)``, the Python API's default path, which keeps no run
   store (as Backtrader keeps nothing);
+- ``lockstep-python+signals`` and ``lockstep-rust+signals``: the same
+  strategies declared as signals (ADR 0018): the core computes the SMAs or
+  the RSI (exact integers, floored at six extra places) and wakes the
+  strategy only on a crossing or beyond a level, no store;
 - ``lockstep-python+store`` and ``lockstep-rust+store``: the same with
   ``store=`` a new ``run.db``, the path ``lockstep backtest`` always takes
   (every input and trace record, checkpoints, results and the seal written
@@ -113,6 +117,58 @@ def strategy_classes() -> dict[str, type]:
     return {"sma": PeerSma, "rsi": PeerRsi}
 
 
+def signal_strategy_classes() -> dict[str, type]:
+    """The spec's strategies on the core's signals (ADR 0018): the core computes the
+    SMAs / the RSI and wakes the strategy only on a crossing / beyond a level."""
+    from lockstep.runtime import Context, Signal, Signals
+    from lockstep.runtime import Strategy as LockstepStrategy
+    from lockstep.runtime.signals import above, below, crossover, crossunder, rsi, sma
+
+    class Peer(LockstepStrategy):
+        final_equity = 0
+        started = stopped = 0.0
+        history = 1
+
+        def on_start(self, ctx: Context) -> None:
+            self.started = time.perf_counter()
+
+        def on_stop(self, ctx: Context) -> None:
+            self.stopped = time.perf_counter()
+            self.final_equity = ctx.equity()
+
+        def on_signal(self, ctx: Context, signal: Signal) -> None:
+            held = ctx.position(signal.instrument)
+            if held == 0 and "enter" in signal.fired:
+                ctx.buy(signal.instrument, self.p.qty)
+            elif held > 0 and "exit" in signal.fired:
+                ctx.sell(signal.instrument, held)
+
+    class PeerSmaSignals(Peer):
+        name = "peer_sma"
+        params: ClassVar[dict[str, object]] = {"fast": 10, "slow": 30, "qty": QTY}
+
+        def signals(self) -> Signals:
+            return Signals(
+                indicators={"fast": sma("close", self.p.fast), "slow": sma("close", self.p.slow)},
+                conditions={"enter": crossover("fast", "slow"), "exit": crossunder("fast", "slow")},
+            )
+
+    class PeerRsiSignals(Peer):
+        name = "peer_rsi"
+        params: ClassVar[dict[str, object]] = {"period": 14, "lower": 30, "upper": 70, "qty": QTY}
+
+        def signals(self) -> Signals:
+            return Signals(
+                indicators={"rsi": rsi("close", self.p.period)},
+                conditions={
+                    "enter": below("rsi", self.p.lower),
+                    "exit": above("rsi", self.p.upper),
+                },
+            )
+
+    return {"sma": PeerSmaSignals, "rsi": PeerRsiSignals}
+
+
 class _SmaState:
     """Running sums of one instrument's closes; ``push`` says +1/-1 on a cross up/down, else 0."""
 
@@ -184,9 +240,11 @@ class _RsiState:
 class LockstepNative:
     """One configuration of the event-native API: a backend, with or without the run store."""
 
-    def __init__(self, backend: str, store: bool) -> None:
-        self.backend, self.store = backend, store
-        self.NAME = f"lockstep-{backend}" + ("+store" if store else "")
+    def __init__(self, backend: str, store: bool, signals: bool = False) -> None:
+        self.backend, self.store, self.signals = backend, store, signals
+        self.NAME = (
+            f"lockstep-{backend}" + ("+store" if store else "") + ("+signals" if signals else "")
+        )
 
     def available(self) -> str | None:
         return unavailable(self.backend)
@@ -195,7 +253,7 @@ class LockstepNative:
         from lockstep.adapters import load_dataset, setup_for
         from lockstep.runtime import run_backtest
 
-        make = strategy_classes()[strategy.name]
+        make = (signal_strategy_classes() if self.signals else strategy_classes())[strategy.name]
         scratch = Path(tempfile.mkdtemp(prefix="peers-store-")) if self.store else None
         try:
             started, cpu = time.perf_counter(), time.process_time()
@@ -220,6 +278,10 @@ class LockstepNative:
         if (len(again.trades), second.final_equity) != (len(result.trades), first.final_equity):
             raise RuntimeError("the file run and the in-memory run of the same data disagree")
         store_note = "writes run.db (as `lockstep backtest` does)" if self.store else "no store"
+        if self.signals:
+            store_note += (
+                ", the strategy on the core's signals (woken only where a condition holds)"
+            )
         return Outcome(
             engine=self.NAME,
             strategy=strategy.name,
@@ -277,4 +339,6 @@ ENGINES: list[Any] = [
     LockstepNative("rust", store=False),
     LockstepNative("python", store=True),
     LockstepNative("rust", store=True),
+    LockstepNative("python", store=False, signals=True),
+    LockstepNative("rust", store=False, signals=True),
 ]
