@@ -9,7 +9,8 @@
     nox -s governance         ADRs, native change records (diff rule), ownership matrix,
                               generated docs; `-- --base REV` sets the diff base
     nox -s native             Rust lane: cargo fmt/clippy/test, build lockstep-native with
-                              maturin, whole suite + parity suite with LOCKSTEP_ENGINE=rust
+                              maturin, mypy.stubtest on its stub, whole suite + parity suite
+                              with LOCKSTEP_ENGINE=rust
     nox -s fuzz               differential fuzzing of both backends (many more examples)
     nox -s docs               mkdocs build --strict (generated pages) + headless Chromium checks;
                               needs `bash .ci/install-chromium.sh` (chromium, chromedriver, dot)
@@ -191,6 +192,9 @@ def governance(session: nox.Session) -> None:
 RUST = ROOT / "rust"
 BINDINGS = RUST / "lockstep-python"
 CARGO_ENV = {"CARGO_TERM_COLOR": "never"}
+# The native lane's type checks use the lint lane's pins: mypy (stubtest included) and
+# the jsonschema stubs `mypy -p lockstep.core` needs for lockstep.contracts.
+TYPECHECK_DEPS = tuple(d for d in LINT_DEPS if d.startswith(("mypy==", "types-jsonschema==")))
 
 
 def install_native(session: nox.Session, deps: Sequence[str] = TEST_DEPS) -> None:
@@ -231,8 +235,11 @@ def install_native(session: nox.Session, deps: Sequence[str] = TEST_DEPS) -> Non
 
 @nox.session(python=PYTHON)
 def native(session: nox.Session) -> None:
-    """The Rust lane: fmt, clippy, cargo test, then every Python test on the rust backend.
+    """The Rust lane: fmt, clippy, cargo test, the stub, then every Python test on the rust backend.
 
+    mypy.stubtest checks the stub the wheel ships (rust/lockstep-python/lockstep_native.pyi)
+    against the built module, and mypy checks lockstep.core.native against that stub
+    (the lint lane has no extension, so there it is untyped).
     `LOCKSTEP_ENGINE=rust` makes every `build_core()` without an explicit
     backend native, so the whole suite runs against the extension, and
     tests/native adds the parity suite (golden bytes, differential fuzzing,
@@ -248,6 +255,10 @@ def native(session: nox.Session) -> None:
             *cargo, "test", "--release", "-p", "lockstep-core", external=True, env=CARGO_ENV
         )
     install_native(session)
+    session.install(*TYPECHECK_DEPS)
+    allowlist = BINDINGS / "stubtest-allowlist.txt"
+    session.run("python", "-m", "mypy.stubtest", "lockstep_native", "--allowlist", str(allowlist))
+    session.run("mypy", "-p", "lockstep.core")
     session.run(
         "pytest", "--import-mode=importlib", *session.posargs, env={"LOCKSTEP_ENGINE": "rust"}
     )

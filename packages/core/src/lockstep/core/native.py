@@ -18,8 +18,8 @@ from __future__ import annotations
 import json
 import math
 import warnings
-from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, TypeVar, TypeVarTuple
 
 from lockstep.core.bars import BarBlock
 from lockstep.core.block import BlockResult, Expected, WakeSpec
@@ -35,6 +35,15 @@ from lockstep.core.errors import (
 from lockstep.core.items import parse_input
 from lockstep.core.orders import sorted_order_ids
 from lockstep.core.signals import parse_declaration
+
+if TYPE_CHECKING:
+    # The extension's own stub (rust/lockstep-python/lockstep_native.pyi, shipped in its
+    # wheel) types the boundary where the extension is installed; without it (the
+    # Python-only lane) the import is missing and every native value is Any, as before.
+    import lockstep_native  # type: ignore[import-not-found, unused-ignore]
+
+_R = TypeVar("_R")
+_Ts = TypeVarTuple("_Ts")
 
 _ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=True)
 _CANONICAL_ENCODER = json.JSONEncoder(
@@ -154,7 +163,9 @@ class NativeCore:
     def __init__(self, setup: CoreSetup, module: Any) -> None:
         self.setup = setup
         self._module = module
-        self._native = self._call(module.NativeCore, json.dumps(setup.raw))
+        self._native: lockstep_native.NativeCore = self._call(
+            module.NativeCore, json.dumps(setup.raw)
+        )
 
     # -- public surface (as lockstep.core.Core) -------------------------------------------
 
@@ -311,6 +322,7 @@ class NativeCore:
         expect: Expected | None = None,
     ) -> tuple[BlockResult, int]:
         """One crossing: run ``data`` from byte ``start``; the result and where to resume."""
+        native_wake: Any = None if wake is None else wake.to_native()  # as the stub's _WakeFilter
         (
             consumed,
             end,
@@ -326,7 +338,7 @@ class NativeCore:
         ) = self._call(
             self._native.step_block,
             data,
-            None if wake is None else wake.to_native(),
+            native_wake,
             list(hash_at),
             start,
             None if expect is None else (expect.lines, expect.keys, *expect.start),
@@ -340,7 +352,7 @@ class NativeCore:
             woke,
             error,
             verified=verified,
-            expect_end=tuple(expect_end),
+            expect_end=expect_end,
             diverged=diverged,
         )
         return result, end
@@ -354,12 +366,13 @@ class NativeCore:
         item_lines: bool,
     ) -> tuple[BlockResult, int]:
         """One crossing: run ``block`` from row ``start_row``; the result and the row to resume at."""
+        native_wake: Any = None if wake is None else wake.to_native()  # as the stub's _WakeFilter
         consumed, end_row, counts, lines, hashes, woke, error, messages, items = self._call(
             self._native.step_bars,
             block.data,
             block.rows,
             block.sources,
-            None if wake is None else wake.to_native(),
+            native_wake,
             list(hash_at),
             start_row,
             item_lines,
@@ -375,7 +388,7 @@ class NativeCore:
         lines: bytes,
         hashes: Sequence[tuple[int, str]],
         woke: bool,
-        error: tuple[Any, ...] | None,
+        error: tuple[int, str, str, str] | None,
         *,
         verified: int = 0,
         expect_end: tuple[int, int] = (0, 0),
@@ -402,7 +415,7 @@ class NativeCore:
         for message in messages:
             warnings.warn(message, RuntimeWarning, stacklevel=4)
 
-    def _call(self, fn: Any, *args: Any) -> Any:
+    def _call(self, fn: Callable[[*_Ts], _R], *args: *_Ts) -> _R:
         try:
             return fn(*args)
         except self._module.NativeError as err:
