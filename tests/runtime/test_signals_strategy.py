@@ -171,3 +171,46 @@ def test_operands_are_names_or_exact_numbers() -> None:
         operand(0.5)  # type: ignore[arg-type]
     with pytest.raises(TypeError):
         operand(True)
+
+
+@pytest.mark.parametrize("engine", _engines())
+def test_indicators_are_readable_on_any_wake_up(engine: str) -> None:
+    """A fill wakes the strategy on a bar that fired nothing; ctx.indicators still reads
+    the core's values for that bar, equal to what the next signal hands out."""
+    seen: list[tuple[str, Any]] = []
+
+    class Fills(Strategy):
+        def signals(self) -> Signals:
+            return Signals(
+                indicators={"avg": sma("close", 5)},
+                conditions={"up": crossover("close", "avg")},
+            )
+
+        def on_signal(self, ctx: Context, signal: Signal) -> None:
+            assert ctx.indicators(signal.instrument) == signal.values
+            seen.append(("signal", signal.values["avg"]))
+            if ctx.position(signal.instrument) == 0:
+                ctx.buy(signal.instrument, 1)
+
+        def on_fill(self, ctx: Context, fill: Any) -> None:
+            values = ctx.indicators(fill.instrument)
+            assert set(values) == {"avg"} and values["avg"] is not None
+            seen.append(("fill", values["avg"]))
+            with pytest.raises(StrategyError, match="'NOPE' is not one of its signals"):
+                ctx.indicators("NOPE")
+
+    ds = load_dataset("daily")
+    run_backtest(Fills("f"), ds.feeds(), setup_for(ds, cash="50000"), engine=engine)
+    kinds = {kind for kind, _ in seen}
+    assert kinds == {"signal", "fill"}
+
+
+def test_indicators_without_signals_is_a_clear_error() -> None:
+    class Plain(Strategy):
+        def on_event(self, ctx: Context, event: Event) -> None:
+            assert event.instrument is not None
+            ctx.indicators(event.instrument)
+
+    ds = load_dataset("daily")
+    with pytest.raises(StrategyError, match=r"ctx\.indicators needs signals"):
+        run_backtest(Plain("p"), ds.feeds(), setup_for(ds, cash="50000"))

@@ -25,7 +25,6 @@ import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from decimal import Decimal
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any, cast
@@ -45,6 +44,7 @@ from lockstep.runtime.ledger import Ledger
 from lockstep.runtime.metrics import EquityPoint, Metrics
 from lockstep.runtime.params import to_json
 from lockstep.runtime.seal import SEAL_KEY, make_seal
+from lockstep.runtime.signals import decimal_values
 from lockstep.runtime.store import RunStore
 from lockstep.runtime.strategy import Strategy
 from lockstep.runtime.summary import rejection_warning
@@ -279,6 +279,7 @@ class _Run:
         self.wants_fill = cls.on_fill is not Strategy.on_fill
         self.wants_order = cls.on_order is not Strategy.on_order
         self.signal_places = self._declare_signals(strategy, core)
+        self.ctx._signal_places = self.signal_places
         with_signals = self.signal_places is not None
         self.wake = WakeSpec(
             event_types=self.subs.event_types | ({"bar"} if with_signals else set()),
@@ -518,9 +519,7 @@ class _Run:
             firing["event_time"],
             firing["instrument"],
             tuple(firing["fired"]),
-            MappingProxyType(
-                {k: None if v is None else Decimal(v).scaleb(-places[k]) for k, v in raw.items()}
-            ),
+            decimal_values(raw, places),
             MappingProxyType(dict(raw)),
             MappingProxyType(places),
         )

@@ -33,6 +33,7 @@ from lockstep.core import FixedPointError, from_fixed, to_fixed
 from lockstep.core import fixedpoint as fp
 from lockstep.runtime.errors import StrategyError
 from lockstep.runtime.ledger import Ledger
+from lockstep.runtime.signals import decimal_values
 from lockstep.runtime.views import Bar, OrderView
 
 Number = int | str | Decimal
@@ -48,6 +49,8 @@ class CoreReader(Protocol):
     def order_states(self, order_ids: Iterable[str]) -> dict[str, dict[str, Any]]: ...
 
     def open_order_states(self) -> dict[str, dict[str, Any]]: ...
+
+    def signal_values(self, instrument: str) -> dict[str, int | None]: ...
 
 
 class Context:
@@ -71,6 +74,8 @@ class Context:
         self._own_orders: set[str] = set()
         self._accepting = True
         self._base: str = next(iter(ledger.currencies))
+        self._signal_places: Mapping[str, Mapping[str, int]] | None = None
+        """Per instrument, each declared indicator's places (set by the runtime)."""
 
     # -- run bookkeeping (runtime only) -----------------------------------------------------------
 
@@ -185,6 +190,23 @@ class Context:
     def last_bar(self, instrument: str) -> Bar | None:
         history = self._ledger.bars.get(instrument)
         return history[-1] if history else None
+
+    def indicators(self, instrument: str) -> Mapping[str, Decimal | None]:
+        """The strategy's declared indicators for ``instrument`` after its latest bar, as
+        exact decimals (``None`` while one warms up), read from the core on any wake-up
+        (an ``on_fill`` too, not only ``on_signal``)."""
+        if self._signal_places is None:
+            raise StrategyError(
+                f"strategy {self._strategy_id}: ctx.indicators needs signals; "
+                "declare them in Strategy.signals()"
+            )
+        places = self._signal_places.get(instrument)
+        if places is None:
+            raise StrategyError(
+                f"strategy {self._strategy_id}: {instrument!r} is not one of its signals' "
+                f"instruments ({', '.join(self._signal_places)})"
+            )
+        return decimal_values(self._core.signal_values(instrument), places)
 
     def snapshot(self) -> Mapping[str, Any]:
         """The core's full state (schema ``state``), taken once per wake-up.

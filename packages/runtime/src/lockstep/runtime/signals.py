@@ -30,6 +30,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
+from types import MappingProxyType
 from typing import Any
 
 Spec = dict[str, Any]
@@ -142,3 +143,12 @@ def any_of(*conditions: Spec) -> Spec:
 def not_(condition: Spec) -> Spec:
     """The condition does not hold (unknown stays unknown while indicators warm up)."""
     return {"op": "not", "of": condition}
+
+
+def decimal_values(
+    raw: Mapping[str, int | None], places: Mapping[str, int]
+) -> Mapping[str, Decimal | None]:
+    """The core's indicator integers as exact decimals (``None`` stays ``None``)."""
+    return MappingProxyType(
+        {name: None if v is None else Decimal(v).scaleb(-places[name]) for name, v in raw.items()}
+    )
