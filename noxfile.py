@@ -281,6 +281,13 @@ def fuzz(session: nox.Session) -> None:
         "random_streams or blocks_agree",
         env={"LOCKSTEP_FUZZ_EXAMPLES": examples},
     )
+    # Signals: random bars and declarations (and bent ones), both cores after every item.
+    session.run(
+        "pytest",
+        "--import-mode=importlib",
+        "tests/native/test_signals_parity.py",
+        env={"LOCKSTEP_FUZZ_EXAMPLES": examples},
+    )
 
 
 # Pinned so the site builds the same everywhere. selenium 4.52 needs a certifi
