@@ -4,6 +4,7 @@ Every other backend is measured against this package: the same setup and the
 same input must give the same trace records and the same state hash.
 """
 
+from lockstep.core.api import BlockCursor, ItemBlockCursor, LockstepCore
 from lockstep.core.backend import BACKENDS, build_core, resolve_backend
 from lockstep.core.bars import BarBlock
 from lockstep.core.canonical import canonical_json, sha256_hex
@@ -26,12 +27,15 @@ __version__ = "0.1.0"
 __all__ = [
     "BACKENDS",
     "BarBlock",
+    "BlockCursor",
     "Core",
     "CoreFailed",
     "CoreSetup",
     "FixedPointError",
     "InputError",
     "InvariantViolation",
+    "ItemBlockCursor",
+    "LockstepCore",
     "LockstepError",
     "NativeBackendUnavailable",
     "SequenceError",

@@ -12,8 +12,9 @@ import importlib
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from lockstep.core.api import LockstepCore
 from lockstep.core.coresetup import CoreSetup
 from lockstep.core.engine import Core
 from lockstep.core.errors import NativeBackendUnavailable
@@ -108,3 +109,12 @@ def _load_native() -> Any:
             "it is incomplete or from another release"
         )
     return module
+
+
+if TYPE_CHECKING:
+
+    def _both_backends_offer_the_core_api(
+        python: Core, rust: NativeCore
+    ) -> tuple[LockstepCore, LockstepCore]:
+        """Never called: mypy checks here that each backend satisfies the one Protocol."""
+        return python, rust

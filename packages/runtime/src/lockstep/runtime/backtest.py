@@ -33,7 +33,14 @@ from lockstep.adapters import Dataset, Feed, instruments_from_setup, load_datase
 from lockstep.adapters.bar_merge import columnar_feeds, merge_bar_columns
 from lockstep.adapters.data import digest_of_fingerprints
 from lockstep.adapters.feeds.skiplimit import DEFAULT_MAX_SKIP_SHARE, SkipShare, limit_skips
-from lockstep.core import BarBlock, CoreSetup, SetupError, build_core, resolve_backend
+from lockstep.core import (
+    BarBlock,
+    CoreSetup,
+    LockstepCore,
+    SetupError,
+    build_core,
+    resolve_backend,
+)
 from lockstep.core.block import ItemCursor, WakeSpec
 from lockstep.core.signals import places_by_instrument
 from lockstep.runtime.blame import Blame
@@ -252,7 +259,7 @@ class _Run:
     def __init__(
         self,
         strategy: Strategy,
-        core: Any,
+        core: LockstepCore,
         setup: Mapping[str, Any],
         store: RunStore | None,
         checkpoint_every: int,
@@ -295,7 +302,9 @@ class _Run:
         self._since_checkpoint = 0
         self._last_checkpoint = 0
 
-    def _declare_signals(self, strategy: Strategy, core: Any) -> dict[str, dict[str, int]] | None:
+    def _declare_signals(
+        self, strategy: Strategy, core: LockstepCore
+    ) -> dict[str, dict[str, int]] | None:
         """Hand the strategy's signals to the core (refused before anything runs) and
         return each instrument's indicator places; ``None`` without signals."""
         declared = strategy.signals()

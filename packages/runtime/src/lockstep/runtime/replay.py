@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from lockstep.core import build_core
+from lockstep.core import LockstepCore, build_core
 from lockstep.core.block import BlockResult, Expected
 from lockstep.runtime.data_check import data_problems
 from lockstep.runtime.errors import StoreError
@@ -295,7 +295,7 @@ class _Replay:
 
     def __init__(
         self,
-        core: Any,
+        core: LockstepCore,
         store: RunStore,
         tally: Tally | None = None,
         on_progress: Callable[[int], None] | None = None,
