@@ -17,20 +17,12 @@ from lockstep.adapters.feeds.base import Feed, WrappedFeed
 from lockstep.core import BACKENDS
 from lockstep.runtime import backtest, run_backtest
 from lockstep.runtime.builtin.sma_cross import SmaCross
-from runtime_kit import table_rows
+from runtime_kit import engines, table_rows
 
 TABLES = (("inputs", "seq"), ("records", "seq_id"), ("checkpoints", "seq_id"))
 
 
-def _engines() -> list[str]:
-    try:
-        import lockstep_native  # noqa: F401
-    except ImportError:
-        return ["python"]
-    return list(BACKENDS)
-
-
-@pytest.mark.parametrize("engine", _engines())
+@pytest.mark.parametrize("engine", engines())
 @pytest.mark.parametrize("data", ["daily", "minute"])
 def test_columns_and_envelopes_write_the_same_run(
     tmp_path: Path, data: str, engine: str, monkeypatch: pytest.MonkeyPatch

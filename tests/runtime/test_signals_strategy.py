@@ -15,7 +15,6 @@ from typing import Any, ClassVar
 import pytest
 
 from lockstep.adapters import load_dataset, setup_for
-from lockstep.core import BACKENDS
 from lockstep.runtime import (
     Context,
     Event,
@@ -39,17 +38,10 @@ from lockstep.runtime.signals import (
     rsi,
     sma,
 )
+from runtime_kit import engines
 
 
-def _engines() -> list[str]:
-    try:
-        import lockstep_native  # noqa: F401
-    except ImportError:
-        return ["python"]
-    return list(BACKENDS)
-
-
-@pytest.mark.parametrize("engine", _engines())
+@pytest.mark.parametrize("engine", engines())
 @pytest.mark.parametrize("data", ["daily", "minute"])
 @pytest.mark.parametrize("periods", [{"fast": 5, "slow": 15}, {"fast": 10, "slow": 30}])
 def test_signals_and_every_bar_give_the_same_run(
@@ -91,7 +83,7 @@ class Recorder(Strategy):
         self.events.append(event)
 
 
-@pytest.mark.parametrize("engine", _engines())
+@pytest.mark.parametrize("engine", engines())
 def test_a_strategy_is_called_only_where_a_condition_holds(engine: str) -> None:
     ds = load_dataset("daily")
     setup = setup_for(ds, cash="50000")
@@ -173,7 +165,7 @@ def test_operands_are_names_or_exact_numbers() -> None:
         operand(True)
 
 
-@pytest.mark.parametrize("engine", _engines())
+@pytest.mark.parametrize("engine", engines())
 def test_indicators_are_readable_on_any_wake_up(engine: str) -> None:
     """A fill wakes the strategy on a bar that fired nothing; ctx.indicators still reads
     the core's values for that bar, equal to what the next signal hands out."""

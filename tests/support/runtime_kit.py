@@ -96,3 +96,14 @@ def table_rows(path: Path, table: str, order: str) -> list[tuple[object, ...]]:
         return conn.execute(f"SELECT * FROM {table} ORDER BY {order}").fetchall()
     finally:
         conn.close()
+
+
+def engines() -> list[str]:
+    """Every backend this machine can run: both with the native core, else python."""
+    from lockstep.core import BACKENDS
+
+    try:
+        import lockstep_native  # noqa: F401
+    except ImportError:
+        return ["python"]
+    return list(BACKENDS)
