@@ -35,6 +35,7 @@ from lockstep.adapters.data import digest_of_fingerprints
 from lockstep.adapters.feeds.skiplimit import DEFAULT_MAX_SKIP_SHARE, SkipShare, limit_skips
 from lockstep.core import (
     BarBlock,
+    BlockCursor,
     CoreSetup,
     LockstepCore,
     SetupError,
@@ -351,7 +352,7 @@ class _Run:
                 items = cast("Sequence[Mapping[str, Any]]", cursor.items)
             self._run_block(cursor, items)
 
-    def _run_block(self, cursor: Any, block: Sequence[Mapping[str, Any]]) -> None:
+    def _run_block(self, cursor: BlockCursor, block: Sequence[Mapping[str, Any]]) -> None:
         """Run an opened block to its end, waking the strategy where the core stopped."""
         done = 0
         while True:
