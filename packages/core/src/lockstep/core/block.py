@@ -166,6 +166,11 @@ class BlockResult:
             self._records = json.loads("[" + ",".join(self._lines) + "]")
         return self._records
 
+    def record_lines(self) -> list[str] | None:
+        """The records' canonical lines when the core wrote them as text (the native
+        core), so a caller may read some without parsing them all; ``None`` otherwise."""
+        return self._lines if self._records is None else None
+
     def lines(self) -> list[str]:
         if self._lines is None:
             assert self._records is not None

@@ -42,7 +42,7 @@ from lockstep.core import (
     build_core,
     resolve_backend,
 )
-from lockstep.core.block import ItemCursor, WakeSpec
+from lockstep.core.block import BlockResult, ItemCursor, WakeSpec
 from lockstep.core.signals import places_by_instrument
 from lockstep.runtime.blame import Blame
 from lockstep.runtime.context import Context, unfit_value
@@ -56,10 +56,10 @@ from lockstep.runtime.signals import decimal_values
 from lockstep.runtime.store import RunStore
 from lockstep.runtime.strategy import Strategy
 from lockstep.runtime.summary import rejection_warning
-from lockstep.runtime.tally import Tally, TallyResult
+from lockstep.runtime.tally import Tally, TallyResult, is_quiet_line
 from lockstep.runtime.trades import Trade
 from lockstep.runtime.versions import distribution_versions
-from lockstep.runtime.views import Event, Fill, OrderUpdate, Signal
+from lockstep.runtime.views import Bar, Event, Fill, OrderUpdate, Signal
 
 DataSource = Dataset | str | Path | Sequence[Feed]
 MAX_REACTION_ROUNDS = 100
@@ -350,27 +350,77 @@ class _Run:
             if isinstance(cursor, ItemCursor):
                 # The Python core read the block as envelopes (dicts, never lines).
                 items = cast("Sequence[Mapping[str, Any]]", cursor.items)
-            self._run_block(cursor, items)
+            self._run_block(cursor, items, _BlockBars(bars) if self.store is None else None)
 
-    def _run_block(self, cursor: BlockCursor, block: Sequence[Mapping[str, Any]]) -> None:
-        """Run an opened block to its end, waking the strategy where the core stopped."""
+    def _run_block(
+        self,
+        cursor: BlockCursor,
+        block: Sequence[Mapping[str, Any]],
+        bars: _BlockBars | None = None,
+    ) -> None:
+        """Run an opened block to its end, waking the strategy where the core stopped.
+
+        With ``bars`` (a bar block, no store) and record lines from the core, a
+        quiet item is tallied from the bars themselves (see :meth:`_after_lines`).
+        """
         done = 0
         while True:
             result = cursor.run(wake=self.wake)
-            last = result.consumed - 1
-            texts = result.per_item_lines() if self.store is not None else None
-            for n, records in enumerate(result.per_item()):
-                self._after_commit(
-                    block,
-                    done + n,
-                    records,
-                    wake=result.woke and n == last,
-                    lines=None if texts is None else texts[n],
-                )
+            lines = None if bars is None else result.record_lines()
+            if bars is not None and lines is not None:
+                self._after_lines(result, lines, block, bars, done)
+            else:
+                last = result.consumed - 1
+                texts = result.per_item_lines() if self.store is not None else None
+                for n, records in enumerate(result.per_item()):
+                    self._after_commit(
+                        block,
+                        done + n,
+                        records,
+                        wake=result.woke and n == last,
+                        lines=None if texts is None else texts[n],
+                    )
             done += result.consumed
             result.raise_error()
             if not result.woke:
                 break
+
+    def _after_lines(
+        self,
+        result: BlockResult,
+        lines: list[str],
+        block: Sequence[Mapping[str, Any]],
+        bars: _BlockBars,
+        done: int,
+    ) -> None:
+        """:meth:`_after_commit` for each item of a run whose records came as lines.
+
+        Most items of a bar run are quiet: each bar made exactly its own record,
+        with no effects and no diagnostics, and nothing waits on it. Such an item
+        goes to the tally from the bars this run fed, without parsing a line
+        (only the last line's seq_id and hash are read, for the ledger); any
+        other item is parsed and handled as usual.
+        """
+        last = result.consumed - 1
+        start = 0
+        quiet_last = False
+        for n, count in enumerate(result.counts):
+            texts = lines[start : start + count]
+            start += count
+            wake = result.woke and n == last
+            if not wake and self.day_orders.idle:
+                item = bars.item(done + n)
+                if len(item) == count and all(map(is_quiet_line, texts)):
+                    self.inputs += 1
+                    for instrument, bar in item:
+                        self.tally.add_quiet_bar(instrument, bar)
+                    quiet_last = True
+                    continue
+            quiet_last = False
+            self._after_commit(block, done + n, [json.loads(t) for t in texts], wake=wake)
+        if quiet_last:
+            head = json.loads(lines[-1])
+            self.ledger.apply_head(head["seq_id"], head["hash"])
 
     def _after_commit(
         self,
@@ -654,6 +704,28 @@ def _check_cash(setup: Mapping[str, Any]) -> None:
             f"a backtest needs starting cash above 0 in {first} and none below 0; "
             f"{which} starts at {cash.get(which, 0)} money units",
         )
+
+
+class _BlockBars:
+    """A bar block's items as the bars they hold (built only for the items asked for)."""
+
+    __slots__ = ("_columns", "_names", "_starts")
+
+    def __init__(self, bars: BarBlock) -> None:
+        self._columns = bars.columns()
+        self._names = [instrument for _, instrument in bars.sources]
+        times = self._columns[0]
+        self._starts = [r for r in range(len(times)) if r == 0 or times[r] != times[r - 1]]
+        self._starts.append(len(times))
+
+    def item(self, index: int) -> list[tuple[str, Bar]]:
+        """Item ``index``'s bars (one per row of its time), each with its instrument."""
+        t, o, h, lo, c, v, p = self._columns
+        names = self._names
+        return [
+            (names[p[r]], Bar(t[r], o[r], h[r], lo[r], c[r], v[r]))
+            for r in range(self._starts[index], self._starts[index + 1])
+        ]
 
 
 def _take_events(source: Iterator[Mapping[str, Any]], limit: int) -> list[Mapping[str, Any]]:

@@ -47,6 +47,11 @@ class DayOrderWatch:
         self.count = 0
         self.first: Stranded | None = None
 
+    @property
+    def idle(self) -> bool:
+        """No DAY order waits for its first event or its expiry, so no record matters here."""
+        return not self._waiting and not self._doomed
+
     def observe(self, records: Iterable[Mapping[str, Any]]) -> None:
         """Take the records of one committed item, in trace order."""
         for rec in records:

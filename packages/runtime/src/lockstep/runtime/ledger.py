@@ -62,6 +62,19 @@ class Ledger:
         self.last_hash = hash_
         self.marks[instrument] = mark
 
+    def apply_quiet_bar(self, instrument: str, bar: Bar) -> None:
+        """What :meth:`apply` does for a bar record with no deltas or diagnostics, from
+        the bar itself (:meth:`apply_head` then sets the seq_id and hash)."""
+        self.clock = max(self.clock, bar.time)
+        self.marks[instrument] = bar.close
+        if self.keeps_bars:
+            self.bars[instrument].append(bar)
+
+    def apply_head(self, seq_id: int, hash_: str) -> None:
+        """The last record's seq_id and hash, when records were applied without them."""
+        self.last_seq_id = seq_id
+        self.last_hash = hash_
+
     def _market(self, item: Mapping[str, Any]) -> None:
         inst = item["instrument"]
         p = item["payload"]

@@ -25,6 +25,7 @@ from lockstep.core import fixedpoint as fp
 from lockstep.runtime.ledger import Ledger
 from lockstep.runtime.metrics import EquityCurve, EquityPoint, Metrics, compute_metrics
 from lockstep.runtime.trades import Trade, TradeBook
+from lockstep.runtime.views import Bar
 
 REJECTION_EXAMPLES = 5
 """Rejected intents kept as examples (the first ones, in trace order)."""
@@ -120,10 +121,7 @@ class Tally:
         item = record["input"]
         is_batch = item["kind"] == "intent_batch"
         time = item["ts"] if is_batch else item["event_time"]
-        if self._time is not None and time > self._time and self._market_seen:
-            self.curve.sample(self._time)
-            self._market_seen = False
-        self._time = time if self._time is None else max(self._time, time)
+        self._advance(time)
         self.ledger.apply(record)
         self.records += 1
         if is_batch:
@@ -160,13 +158,28 @@ class Tally:
             self.add(json.loads(text))
             return
         time, instrument, close, seq_id, record_hash = bar
-        if self._time is not None and time > self._time and self._market_seen:
-            self.curve.sample(self._time)
-        self._time = time if self._time is None else max(self._time, time)
+        self._advance(time)
         self.ledger.apply_mark(time, instrument, close, seq_id, record_hash)
         self.records += 1
         self.bars += 1
         self._market_seen = True
+
+    def add_quiet_bar(self, instrument: str, bar: Bar) -> None:
+        """What :meth:`add` does for a quiet bar's record (see :func:`is_quiet_line`),
+        given the bar the runtime fed; the ledger's seq_id and hash are the caller's
+        to bring up to date (:meth:`Ledger.apply_head`)."""
+        self._advance(bar.time)
+        self.ledger.apply_quiet_bar(instrument, bar)
+        self.records += 1
+        self.bars += 1
+        self._market_seen = True
+
+    def _advance(self, time: int) -> None:
+        """Sample the equity of the previous timestamp once a record starts a later one."""
+        if self._time is not None and time > self._time and self._market_seen:
+            self.curve.sample(self._time)
+            self._market_seen = False
+        self._time = time if self._time is None else max(self._time, time)
 
     def _batch(self, record: Mapping[str, Any], item: Mapping[str, Any], time: int) -> None:
         intents = item["intents"]
@@ -252,6 +265,12 @@ _INSTRUMENT = '"instrument":"'
 _CLOSE = '"kind":"event","payload":{"close":'
 _SOURCE = '"source":"market_data"'
 _SEQ = '"seq_id":'
+
+
+def is_quiet_line(text: str) -> bool:
+    """Whether a canonical record line is an input event's record with no effects and
+    no diagnostics (three string tests; which event it was, the caller knows)."""
+    return text.startswith(_QUIET_HEAD) and text.endswith(_QUIET_TAIL) and _QUIET_REST in text
 
 
 def _quiet_bar(text: str) -> tuple[int, str, int, int, str] | None:
