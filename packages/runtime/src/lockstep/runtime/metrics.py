@@ -52,8 +52,13 @@ class EquityCurve:
         ]
 
     def sample(self, time: int) -> None:
-        exposed = any(self.ledger.positions.get(i, 0) for i in self._instruments)
-        point = EquityPoint(time, self.ledger.equity(self.currency), exposed)
+        ledger = self.ledger
+        positions = ledger.positions
+        # Flat (most samples of most runs): equity is the cash, nothing to value.
+        if any(positions.get(i, 0) for i in self._instruments):
+            point = EquityPoint(time, ledger.equity(self.currency), True)
+        else:
+            point = EquityPoint(time, ledger.cash.get(self.currency, 0), False)
         if self.points and self.points[-1].time == time:
             self.points[-1] = point
         else:
