@@ -11,7 +11,7 @@ from lockstep.adapters import load_dataset, setup_for
 from lockstep.runtime import run_backtest
 from lockstep.runtime.builtin.sma_cross import SmaCross
 from lockstep.runtime.store import RunStore
-from lockstep.runtime.tally import Tally, _quiet_bar
+from lockstep.runtime.tally import Tally, _quiet_bar, is_quiet_line
 
 
 @pytest.fixture(scope="module", params=["daily", "minute"])
@@ -95,3 +95,34 @@ def test_quiet_bar_refuses_other_shapes(stored: Path, edit: object) -> None:
     text = next(t for t in texts if _quiet_bar(t) is not None)
     assert callable(edit)
     assert _quiet_bar(edit(text)) is None
+
+
+def test_is_quiet_line_says_no_effects_exactly_where_the_record_has_none(stored: Path) -> None:
+    """The backtest's quiet-bar guard: true for every record without effects or diagnostics
+    from an input, false for every other record of a real run and for bent lines."""
+    _, texts = _texts(stored)
+    quiet = 0
+    for text in texts:
+        record = json.loads(text)
+        calm = record["origin"] == "input" and not any(
+            record[k]
+            for k in (
+                "cash_deltas",
+                "diagnostics",
+                "fills",
+                "intent_outcomes",
+                "position_deltas",
+                "transitions",
+            )
+        )
+        assert is_quiet_line(text) == calm, text
+        quiet += calm
+    assert 0 < quiet < len(texts)
+    line = next(t for t in texts if is_quiet_line(t))
+    for bent in (
+        line.replace('"diagnostics":[]', '"diagnostics":[{"code":"DUPLICATE"}]'),
+        line.replace('"origin":"input"', '"origin":"generated"'),
+        line.replace('"transitions":[]', '"transitions":[{}]'),
+        line[:-1],
+    ):
+        assert not is_quiet_line(bent)
