@@ -290,20 +290,12 @@ def test_columns_equal_the_row_reader(
     block: int,
     max_rows: int,
 ) -> None:
-    data, spec, fmt, columns, zoned = case
+    data = case[0]
     monkeypatch.setattr(csv_columns, "BLOCK_BYTES", block)
     path = tmp_path / "bars.csv"
     path.write_bytes(data)
     for policy in ("fail", "skip"):
-        feed = CsvBarFeed(
-            path,
-            spec,
-            columns=columns,
-            time_format=fmt,
-            tz="UTC" if zoned else None,
-            skip_policy=policy,
-        )
-        assert_same(feed, max_rows)
+        assert_same(_feed(path, case, policy), max_rows)
 
 
 # ------------------------------------------------------------------ particular files
@@ -520,18 +512,23 @@ def test_without_pyarrow_the_row_reader_is_packed(
 def test_without_pyarrow_columns_equal_the_row_reader(
     case: tuple[bytes, InstrumentSpec, TimeFormat, BarColumns, bool], max_rows: int
 ) -> None:
-    data, spec, fmt, columns, zoned = case
+    data = case[0]
     with pytest.MonkeyPatch.context() as patch, tempfile.TemporaryDirectory() as folder:
         patch.setattr(csv_columns, "pyarrow_modules", lambda: None)
         path = Path(folder) / "bars.csv"
         path.write_bytes(data)
         for policy in ("fail", "skip"):
-            feed = CsvBarFeed(
-                path,
-                spec,
-                columns=columns,
-                time_format=fmt,
-                tz="UTC" if zoned else None,
-                skip_policy=policy,
-            )
-            assert_same(feed, max_rows)
+            assert_same(_feed(path, case, policy), max_rows)
+
+
+def _feed(path: Path, case: Any, policy: str) -> CsvBarFeed:
+    """The generated ``case``'s file read as a CsvBarFeed with ``policy``."""
+    _, spec, fmt, columns, zoned = case
+    return CsvBarFeed(
+        path,
+        spec,
+        columns=columns,
+        time_format=fmt,
+        tz="UTC" if zoned else None,
+        skip_policy=policy,
+    )

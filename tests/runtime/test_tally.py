@@ -34,20 +34,8 @@ def test_quiet_bar_reads_exactly_the_records_it_may(stored: Path) -> None:
     for text in texts:
         record = json.loads(text)
         item = record["input"]
-        effects = any(
-            record[k]
-            for k in (
-                "cash_deltas",
-                "diagnostics",
-                "fills",
-                "intent_outcomes",
-                "position_deltas",
-                "transitions",
-            )
-        )
         is_quiet = (
-            not effects
-            and record["origin"] == "input"
+            _calm(record)
             and item["kind"] == "event"
             and item["source"] == "market_data"
             and item["event_type"] == "bar"
@@ -104,17 +92,7 @@ def test_is_quiet_line_says_no_effects_exactly_where_the_record_has_none(stored:
     quiet = 0
     for text in texts:
         record = json.loads(text)
-        calm = record["origin"] == "input" and not any(
-            record[k]
-            for k in (
-                "cash_deltas",
-                "diagnostics",
-                "fills",
-                "intent_outcomes",
-                "position_deltas",
-                "transitions",
-            )
-        )
+        calm = _calm(record)
         assert is_quiet_line(text) == calm, text
         quiet += calm
     assert 0 < quiet < len(texts)
@@ -126,3 +104,11 @@ def test_is_quiet_line_says_no_effects_exactly_where_the_record_has_none(stored:
         line[:-1],
     ):
         assert not is_quiet_line(bent)
+
+
+def _calm(record: dict[str, object]) -> bool:
+    """An input's record with no effects and no diagnostics (read from the dict)."""
+    effects = ("cash_deltas", "diagnostics", "fills", "intent_outcomes")
+    return record["origin"] == "input" and not any(
+        record[k] for k in (*effects, "position_deltas", "transitions")
+    )
