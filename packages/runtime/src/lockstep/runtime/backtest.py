@@ -278,7 +278,10 @@ class _Run:
                     f"strategy {self.sid} subscribes to {inst!r}, which the setup does not have"
                 )
         self.ledger = Ledger(setup, history=max(1, strategy.history))
-        self.ctx = Context(self.sid, self.ledger, instruments, core)
+        self.signal_places = self._declare_signals(strategy, core)
+        self.ctx = Context(
+            self.sid, self.ledger, instruments, core, signal_places=self.signal_places
+        )
         self.tally = Tally(setup, self.ledger)
         self.blame = Blame(type(strategy))
         self.day_orders = DayOrderWatch(self.sid)
@@ -286,8 +289,6 @@ class _Run:
         cls = type(strategy)
         self.wants_fill = cls.on_fill is not Strategy.on_fill
         self.wants_order = cls.on_order is not Strategy.on_order
-        self.signal_places = self._declare_signals(strategy, core)
-        self.ctx._signal_places = self.signal_places
         with_signals = self.signal_places is not None
         self.wake = WakeSpec(
             event_types=self.subs.event_types | ({"bar"} if with_signals else set()),

@@ -62,6 +62,8 @@ class Context:
         ledger: Ledger,
         instruments: Mapping[str, InstrumentSpec],
         core: CoreReader,
+        *,
+        signal_places: Mapping[str, Mapping[str, int]] | None = None,
     ) -> None:
         self._strategy_id = strategy_id
         self._ledger = ledger
@@ -74,8 +76,8 @@ class Context:
         self._own_orders: set[str] = set()
         self._accepting = True
         self._base: str = next(iter(ledger.currencies))
-        self._signal_places: Mapping[str, Mapping[str, int]] | None = None
-        """Per instrument, each declared indicator's places (set by the runtime)."""
+        self._signal_places = signal_places
+        """Per instrument, each declared indicator's places (None: no signals declared)."""
 
     # -- run bookkeeping (runtime only) -----------------------------------------------------------
 
