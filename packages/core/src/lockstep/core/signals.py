@@ -498,7 +498,6 @@ class SignalBook:
         self._names = [ind.name for ind in declaration.indicators]
         self._state: dict[str, _Instrument] = {}
         self._pending: list[dict[str, Any]] = []
-        self._fired_seq_ids: set[int] = set()
         self.reset()
 
     def reset(self) -> None:
@@ -508,7 +507,6 @@ class SignalBook:
             inst: _Instrument(self.declaration, inst) for inst in self.declaration.instruments
         }
         self._pending = []
-        self._fired_seq_ids = set()
 
     def observe(
         self, seq_id: int, event_time: int, instrument: str, bar: Mapping[str, int]
@@ -534,15 +532,17 @@ class SignalBook:
                     "values": values,
                 }
             )
-            self._fired_seq_ids.add(seq_id)
 
     def fired(self, seq_id: int) -> bool:
         """Whether the bar committed as ``seq_id`` fired (and was not taken yet)."""
-        return seq_id in self._fired_seq_ids
+        # Asked right after the bar's item was committed: its firing, if any, is at the end.
+        for firing in reversed(self._pending):
+            if firing["seq_id"] <= seq_id:
+                return bool(firing["seq_id"] == seq_id)
+        return False
 
     def take(self) -> list[dict[str, Any]]:
         taken, self._pending = self._pending, []
-        self._fired_seq_ids = set()
         return taken
 
     def values(self, instrument: str) -> dict[str, int | None]:
